@@ -1,0 +1,522 @@
+/*
+ * ucx-p2pmem: discovery of P2PDMA providers and RDMA devices in sysfs.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "p2pmem_sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SYSFS_PCI_SUFFIX "/bus/pci/devices"
+
+static void report(ucs_p2pmem_report_cb_t cb, void *arg,
+                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void report(ucs_p2pmem_report_cb_t cb, void *arg,
+                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if (cb == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cb(arg, level, msg);
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *p  = malloc(la + lb + 2);
+
+    if (p != NULL) {
+        memcpy(p, a, la);
+        p[la] = '/';
+        memcpy(p + la + 1, b, lb + 1);
+    }
+    return p;
+}
+
+/* Read a small sysfs attribute. Returns length or negative errno;
+ * -EFBIG if it does not fit (no sysfs number is that long). */
+static long read_attr(const char *path, char *buf, size_t size)
+{
+    ssize_t n, total = 0;
+    int fd, err;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+
+    do {
+        n = read(fd, buf + total, size - (size_t)total);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            err = errno;
+            close(fd);
+            return -err;
+        }
+        total += n;
+    } while ((n > 0) && ((size_t)total < size));
+
+    close(fd);
+    return ((size_t)total == size) ? -EFBIG : total;
+}
+
+/* Make a bad attribute value fit for a log line (in place). */
+static const char *printable(char *buf, size_t len)
+{
+    size_t i;
+
+    if ((len > 0) && (buf[len - 1] == '\n')) {
+        --len;
+    }
+    for (i = 0; i < len; ++i) {
+        if ((buf[i] < 0x20) || (buf[i] > 0x7e)) {
+            buf[i] = '?';
+        }
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Read and parse one numeric attribute of a provider; reports on failure. */
+static int read_u64_attr(const char *dir, const char *attr, const char *dev,
+                         uint64_t *value, ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    char buf[64], *path;
+    long len;
+    int ret;
+
+    path = path_join(dir, attr);
+    if (path == NULL) {
+        return -ENOMEM;
+    }
+
+    len = read_attr(path, buf, sizeof(buf));
+    if (len < 0) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: cannot read %s: %s", dev, path,
+               (len == -EFBIG) ? "value too long" : strerror((int)-len));
+        ret = (int)len;
+    } else if (ucs_p2pmem_parse_u64(buf, (size_t)len, value) != 0) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: %s holds '%s', expected a "
+               "decimal number", dev, path, printable(buf, (size_t)len));
+        ret = -EINVAL;
+    } else {
+        ret = 0;
+    }
+
+    free(path);
+    return ret;
+}
+
+/* NUMA node of a device directory; a missing file means "unknown". */
+static int read_numa_node(const char *dev_dir, int *node)
+{
+    char buf[32], *path;
+    long len;
+    int ret;
+
+    *node = UCS_P2PMEM_NUMA_UNKNOWN;
+    path  = path_join(dev_dir, "numa_node");
+    if (path == NULL) {
+        return -ENOMEM;
+    }
+
+    len = read_attr(path, buf, sizeof(buf));
+    free(path);
+    if (len == -ENOENT) {
+        return 0;
+    } else if (len < 0) {
+        return (int)len;
+    }
+
+    ret = ucs_p2pmem_parse_int(buf, (size_t)len, node);
+    if ((ret == 0) && (*node < -1)) {
+        ret = -EINVAL;
+    }
+    return ret;
+}
+
+static int resolve_pci_path(const char *link, ucs_p2pmem_pci_path_t *path)
+{
+    char *real;
+    int ret;
+
+    real = realpath(link, NULL);
+    if (real == NULL) {
+        return -errno;
+    }
+    ret = ucs_p2pmem_parse_pci_path(real, path);
+    free(real);
+    return ret;
+}
+
+static void provider_free(ucs_p2pmem_provider_t *p)
+{
+    free(p->p2pmem_dir);
+    free(p->allocate_path);
+}
+
+/* Fill a provider from <root>/<name>; 0, 1 (not a provider) or -errno. */
+static int probe_device(const char *root, const char *name,
+                        ucs_p2pmem_provider_t *p, ucs_p2pmem_report_cb_t cb,
+                        void *arg)
+{
+    struct stat st;
+    char *dev_dir;
+    uint64_t published;
+    int ret;
+
+    memset(p, 0, sizeof(*p));
+    if (ucs_p2pmem_parse_pci_addr(name, &p->addr) != 0) {
+        return 1; /* not a PCI function: the tree may hold other entries */
+    }
+    ucs_p2pmem_format_pci_addr(&p->addr, p->name);
+
+    dev_dir = path_join(root, name);
+    if (dev_dir == NULL) {
+        return -ENOMEM;
+    }
+    p->p2pmem_dir = path_join(dev_dir, "p2pmem");
+    if (p->p2pmem_dir == NULL) {
+        ret = -ENOMEM;
+        goto out;
+    }
+
+    if (stat(p->p2pmem_dir, &st) != 0) {
+        ret = (errno == ENOENT) ? 1 : -errno;
+        if (ret < 0) {
+            report(cb, arg, UCS_P2PMEM_LOG_WARN,
+                   "p2pmem provider %s skipped: cannot access %s: %s", name,
+                   p->p2pmem_dir, strerror(-ret));
+        }
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: %s is not a directory", name,
+               p->p2pmem_dir);
+        ret = -ENOTDIR;
+        goto out;
+    }
+
+    if (((ret = read_u64_attr(p->p2pmem_dir, "size", name, &p->size, cb,
+                              arg)) != 0) ||
+        ((ret = read_u64_attr(p->p2pmem_dir, "available", name,
+                              &p->available, cb, arg)) != 0) ||
+        ((ret = read_u64_attr(p->p2pmem_dir, "published", name, &published,
+                              cb, arg)) != 0)) {
+        goto out;
+    }
+
+    if (published > 1) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: %s/published is %llu, expected "
+               "0 or 1", name, p->p2pmem_dir, (unsigned long long)published);
+        ret = -EINVAL;
+        goto out;
+    }
+    p->published = (int)published;
+
+    if (p->available > p->size) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: available (%llu) exceeds size "
+               "(%llu) in %s", name, (unsigned long long)p->available,
+               (unsigned long long)p->size, p->p2pmem_dir);
+        ret = -EINVAL;
+        goto out;
+    }
+
+    ret = read_numa_node(dev_dir, &p->numa_node);
+    if (ret != 0) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: %s/numa_node: %s", name, dev_dir,
+               (ret == -EINVAL) ? "not a NUMA node number" : strerror(-ret));
+        goto out;
+    }
+
+    ret = resolve_pci_path(dev_dir, &p->path);
+    if (ret != 0) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: cannot place %s in the PCI "
+               "hierarchy (%s)", name, dev_dir,
+               (ret == -EINVAL) ? "no pciDDDD:BB host bridge above it" :
+                                  strerror(-ret));
+        goto out;
+    }
+    p->has_path = 1;
+
+    p->allocate_path = path_join(p->p2pmem_dir, "allocate");
+    if (p->allocate_path == NULL) {
+        ret = -ENOMEM;
+        goto out;
+    }
+    if (lstat(p->allocate_path, &st) != 0) {
+        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: %s is missing (%s); userspace "
+               "allocation needs Linux 6.2 or later", name, p->allocate_path,
+               strerror(errno));
+        ret = -ENOENT;
+        goto out;
+    }
+
+    report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+           "p2pmem provider %s: size %llu available %llu published %d "
+           "numa %d under %s depth %u", p->name,
+           (unsigned long long)p->size, (unsigned long long)p->available,
+           p->published, p->numa_node, p->path.host_bridge, p->path.depth);
+    ret = 0;
+
+out:
+    free(dev_dir);
+    if (ret != 0) {
+        provider_free(p);
+    }
+    return ret;
+}
+
+static int provider_cmp(const void *a, const void *b)
+{
+    return strcmp(((const ucs_p2pmem_provider_t*)a)->name,
+                  ((const ucs_p2pmem_provider_t*)b)->name);
+}
+
+int ucs_p2pmem_scan(const char *root, ucs_p2pmem_list_t *list,
+                    ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    ucs_p2pmem_provider_t *p, *grown;
+    unsigned capacity = 0;
+    struct dirent *ent;
+    DIR *dir;
+    int ret;
+
+    list->providers = NULL;
+    list->count     = 0;
+
+    dir = opendir(root);
+    if (dir == NULL) {
+        ret = -errno;
+        if ((ret == -ENOENT) || (ret == -ENOTDIR)) {
+            report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+                   "p2pmem: %s does not exist, no providers", root);
+            return 0;
+        }
+        report(cb, arg, UCS_P2PMEM_LOG_ERROR,
+               "p2pmem: cannot read PCI device directory %s: %s", root,
+               strerror(-ret));
+        return ret;
+    }
+
+    while ((ent = readdir(dir)) != NULL) {
+        if (ent->d_name[0] == '.') {
+            continue;
+        }
+        if (list->count == capacity) {
+            capacity = capacity ? (capacity * 2) : 8;
+            grown    = realloc(list->providers, capacity * sizeof(*grown));
+            if (grown == NULL) {
+                ret = -ENOMEM;
+                goto err;
+            }
+            list->providers = grown;
+        }
+        p   = &list->providers[list->count];
+        ret = probe_device(root, ent->d_name, p, cb, arg);
+        if (ret == -ENOMEM) {
+            goto err;
+        } else if (ret == 0) {
+            ++list->count;
+        }
+    }
+
+    closedir(dir);
+    if (list->count > 1) {
+        qsort(list->providers, list->count, sizeof(*list->providers),
+              provider_cmp);
+    }
+    return 0;
+
+err:
+    closedir(dir);
+    ucs_p2pmem_list_free(list);
+    return ret;
+}
+
+void ucs_p2pmem_list_free(ucs_p2pmem_list_t *list)
+{
+    unsigned i;
+
+    for (i = 0; i < list->count; ++i) {
+        provider_free(&list->providers[i]);
+    }
+    free(list->providers);
+    list->providers = NULL;
+    list->count     = 0;
+}
+
+int ucs_p2pmem_read_available(const ucs_p2pmem_provider_t *provider,
+                              uint64_t *available)
+{
+    char buf[64], *path;
+    long len;
+
+    path = path_join(provider->p2pmem_dir, "available");
+    if (path == NULL) {
+        return -ENOMEM;
+    }
+    len = read_attr(path, buf, sizeof(buf));
+    free(path);
+    if (len < 0) {
+        return (int)len;
+    }
+    return ucs_p2pmem_parse_u64(buf, (size_t)len, available);
+}
+
+/* Is device name in a UCX_NET_DEVICES-style list ("dev:port,...")? */
+static int rdma_filter_match(const char *filter, const char *name)
+{
+    const char *p = filter, *end;
+    size_t len, name_len = strlen(name);
+
+    if ((filter == NULL) || (filter[0] == '\0') || !strcmp(filter, "all")) {
+        return 1;
+    }
+
+    while (*p != '\0') {
+        end = strchr(p, ',');
+        len = (end == NULL) ? strlen(p) : (size_t)(end - p);
+        if ((len >= name_len) && !strncmp(p, name, name_len) &&
+            ((len == name_len) || (p[name_len] == ':'))) {
+            return 1;
+        }
+        if (end == NULL) {
+            break;
+        }
+        p = end + 1;
+    }
+    return 0;
+}
+
+int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
+                         ucs_p2pmem_rdma_list_t *list,
+                         ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    ucs_p2pmem_rdma_dev_t *dev, *grown;
+    char *base, *class_dir, *dev_dir, *link;
+    size_t root_len, suffix_len = strlen(SYSFS_PCI_SUFFIX);
+    unsigned capacity = 0;
+    struct dirent *ent;
+    DIR *dir;
+    int ret = 0;
+
+    list->devs  = NULL;
+    list->count = 0;
+
+    /* RDMA devices live under <sysfs>/class/infiniband, next to the PCI
+     * tree we were pointed at */
+    root_len = strlen(root);
+    while ((root_len > 1) && (root[root_len - 1] == '/')) {
+        --root_len;
+    }
+    if ((root_len < suffix_len) ||
+        strncmp(root + root_len - suffix_len, SYSFS_PCI_SUFFIX, suffix_len)) {
+        report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+               "p2pmem: %s does not end in %s, RDMA devices not looked up",
+               root, SYSFS_PCI_SUFFIX);
+        return 0;
+    }
+
+    base = strndup(root, root_len - suffix_len);
+    if (base == NULL) {
+        return -ENOMEM;
+    }
+    class_dir = path_join(base, "class/infiniband");
+    free(base);
+    if (class_dir == NULL) {
+        return -ENOMEM;
+    }
+
+    dir = opendir(class_dir);
+    if (dir == NULL) {
+        report(cb, arg, UCS_P2PMEM_LOG_DEBUG, "p2pmem: no RDMA devices (%s: %s)",
+               class_dir, strerror(errno));
+        free(class_dir);
+        return 0;
+    }
+
+    while ((ent = readdir(dir)) != NULL) {
+        if ((ent->d_name[0] == '.') || !rdma_filter_match(filter, ent->d_name) ||
+            (strlen(ent->d_name) >= sizeof(dev->name))) {
+            continue;
+        }
+        if (list->count == capacity) {
+            capacity = capacity ? (capacity * 2) : 4;
+            grown    = realloc(list->devs, capacity * sizeof(*grown));
+            if (grown == NULL) {
+                ret = -ENOMEM;
+                break;
+            }
+            list->devs = grown;
+        }
+
+        dev = &list->devs[list->count];
+        memset(dev, 0, sizeof(*dev));
+        strcpy(dev->name, ent->d_name);
+        dev->numa_node = UCS_P2PMEM_NUMA_UNKNOWN;
+
+        dev_dir = path_join(class_dir, ent->d_name);
+        link    = (dev_dir != NULL) ? path_join(dev_dir, "device") : NULL;
+        free(dev_dir);
+        if (link == NULL) {
+            ret = -ENOMEM;
+            break;
+        }
+        /* software devices (rxe, siw) have no PCI parent */
+        dev->has_path = (resolve_pci_path(link, &dev->path) == 0);
+        if (read_numa_node(link, &dev->numa_node) != 0) {
+            dev->numa_node = UCS_P2PMEM_NUMA_UNKNOWN;
+        }
+        report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+               "p2pmem: RDMA device %s: %s, numa %d", dev->name,
+               dev->has_path ? dev->path.host_bridge : "not on PCI",
+               dev->numa_node);
+        free(link);
+        ++list->count;
+    }
+
+    closedir(dir);
+    free(class_dir);
+    if (ret != 0) {
+        ucs_p2pmem_rdma_list_free(list);
+    }
+    return ret;
+}
+
+void ucs_p2pmem_rdma_list_free(ucs_p2pmem_rdma_list_t *list)
+{
+    free(list->devs);
+    list->devs  = NULL;
+    list->count = 0;
+}

@@ -1,0 +1,261 @@
+/*
+ * ucx-p2pmem: PCI distance, provider selection and mapping.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "p2pmem_sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+typedef struct {
+    unsigned    index;
+    int         distance;   /* PCI hops to the nearest RDMA device */
+    int         numa_miss;  /* not on the reference NUMA node */
+    const char *name;
+} candidate_t;
+
+static void report(ucs_p2pmem_report_cb_t cb, void *arg,
+                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void report(ucs_p2pmem_report_cb_t cb, void *arg,
+                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (cb == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cb(arg, level, msg);
+}
+
+static int pci_addr_equal(const ucs_p2pmem_pci_addr_t *a,
+                          const ucs_p2pmem_pci_addr_t *b)
+{
+    return (a->domain == b->domain) && (a->bus == b->bus) &&
+           (a->dev == b->dev) && (a->fn == b->fn);
+}
+
+int ucs_p2pmem_pci_distance(const ucs_p2pmem_pci_path_t *a,
+                            const ucs_p2pmem_pci_path_t *b)
+{
+    unsigned common = 0;
+
+    /* Traffic between host bridges goes through the CPU complex, which many
+     * platforms do not route peer-to-peer at all: treat it as unreachable */
+    if ((a->depth == 0) || (b->depth == 0) ||
+        (a->host_bridge[0] == '\0') ||
+        strcmp(a->host_bridge, b->host_bridge)) {
+        return UCS_P2PMEM_DIST_UNREACHABLE;
+    }
+
+    while ((common < a->depth) && (common < b->depth) &&
+           pci_addr_equal(&a->chain[common], &b->chain[common])) {
+        ++common;
+    }
+
+    return (int)((a->depth - common) + (b->depth - common));
+}
+
+static int candidate_cmp(const void *pa, const void *pb)
+{
+    const candidate_t *a = pa, *b = pb;
+
+    if (a->distance != b->distance) {
+        return (a->distance < b->distance) ? -1 : 1;
+    }
+    if (a->numa_miss != b->numa_miss) {
+        return a->numa_miss - b->numa_miss;
+    }
+    return strcmp(a->name, b->name);
+}
+
+/* Reference NUMA node: that of the RDMA devices, else the caller's. */
+static int reference_node(const ucs_p2pmem_rdma_list_t *rdma, int local_node)
+{
+    unsigned i;
+
+    for (i = 0; (rdma != NULL) && (i < rdma->count); ++i) {
+        if (rdma->devs[i].numa_node != UCS_P2PMEM_NUMA_UNKNOWN) {
+            return rdma->devs[i].numa_node;
+        }
+    }
+    return local_node;
+}
+
+static void rank(const ucs_p2pmem_list_t *list,
+                 const ucs_p2pmem_rdma_list_t *rdma, int ref_node,
+                 candidate_t *c)
+{
+    const ucs_p2pmem_provider_t *p = &list->providers[c->index];
+    unsigned i;
+    int d;
+
+    c->name     = p->name;
+    c->distance = UCS_P2PMEM_DIST_UNREACHABLE;
+    for (i = 0; (rdma != NULL) && (i < rdma->count); ++i) {
+        if (rdma->devs[i].has_path && p->has_path) {
+            d = ucs_p2pmem_pci_distance(&p->path, &rdma->devs[i].path);
+            if (d < c->distance) {
+                c->distance = d;
+            }
+        }
+    }
+    c->numa_miss = (ref_node == UCS_P2PMEM_NUMA_UNKNOWN) ||
+                   (p->numa_node != ref_node);
+}
+
+unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
+                           const ucs_p2pmem_select_spec_t *spec,
+                           const ucs_p2pmem_rdma_list_t *rdma, int local_node,
+                           unsigned *order, ucs_p2pmem_report_cb_t cb,
+                           void *arg)
+{
+    unsigned i, j, n = 0, keep;
+    int ref_node = reference_node(rdma, local_node);
+    char name[UCS_P2PMEM_PCI_NAME_MAX];
+    candidate_t *cands;
+
+    if (spec->mode == UCS_P2PMEM_SELECT_LIST) {
+        /* the user's order is the priority order */
+        for (i = 0; i < spec->count; ++i) {
+            for (j = 0; j < list->count; ++j) {
+                if (pci_addr_equal(&spec->addrs[i],
+                                   &list->providers[j].addr)) {
+                    break;
+                }
+            }
+            ucs_p2pmem_format_pci_addr(&spec->addrs[i], name);
+            if (j == list->count) {
+                report(cb, arg, UCS_P2PMEM_LOG_WARN,
+                       "p2pmem: selected device %s is not a usable P2PDMA "
+                       "provider (no valid p2pmem/ directory for it)", name);
+                continue;
+            }
+            for (keep = 0; (keep < n) && (order[keep] != j); ++keep) {
+            }
+            if (keep < n) {
+                continue; /* listed twice */
+            }
+            if (!list->providers[j].published) {
+                report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+                       "p2pmem: using unpublished provider %s as selected",
+                       name);
+            }
+            order[n++] = j;
+        }
+        return n;
+    }
+
+    if (list->count == 0) {
+        return 0;
+    }
+
+    cands = calloc(list->count, sizeof(*cands));
+    if (cands == NULL) {
+        report(cb, arg, UCS_P2PMEM_LOG_ERROR, "p2pmem: out of memory");
+        return 0;
+    }
+
+    for (i = 0; i < list->count; ++i) {
+        if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) &&
+            !list->providers[i].published) {
+            report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+                   "p2pmem: %s not published, not selected automatically",
+                   list->providers[i].name);
+            continue;
+        }
+        cands[n].index = i;
+        rank(list, rdma, ref_node, &cands[n]);
+        ++n;
+    }
+    qsort(cands, n, sizeof(*cands), candidate_cmp);
+
+    keep = n;
+    if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) && (n > 0)) {
+        /* nearest group only: by PCI distance when any provider shares a
+         * host bridge with an RDMA device, else by NUMA node */
+        for (keep = 1; keep < n; ++keep) {
+            if ((cands[keep].distance != cands[0].distance) ||
+                ((cands[0].distance == UCS_P2PMEM_DIST_UNREACHABLE) &&
+                 (cands[keep].numa_miss != cands[0].numa_miss))) {
+                break;
+            }
+        }
+        report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+               "p2pmem: auto selected %u of %u published providers (%s)",
+               keep, n,
+               (cands[0].distance != UCS_P2PMEM_DIST_UNREACHABLE) ?
+               "nearest to the RDMA devices by PCI topology" :
+               (!cands[0].numa_miss ? "on the local NUMA node" :
+                                      "no locality information"));
+    }
+
+    for (i = 0; i < keep; ++i) {
+        order[i] = cands[i].index;
+    }
+    free(cands);
+    return keep;
+}
+
+void *ucs_p2pmem_map(const ucs_p2pmem_provider_t *provider, size_t length,
+                     int *err)
+{
+    void *address;
+    int fd;
+
+    fd = open(provider->allocate_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        *err = errno;
+        return NULL;
+    }
+
+    /* each shared mapping at offset 0 is a fresh allocation from the pool;
+     * the mapping keeps it alive after the descriptor is closed */
+    address = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    *err    = (address == MAP_FAILED) ? errno : 0;
+    close(fd);
+    return (address == MAP_FAILED) ? NULL : address;
+}
+
+int ucs_p2pmem_unmap(void *address, size_t length)
+{
+    return (munmap(address, length) == 0) ? 0 : -errno;
+}
+
+const char *ucs_p2pmem_map_hint(int err)
+{
+    switch (err) {
+    case EACCES:
+    case EPERM:
+        return "p2pmem/allocate is root-only (mode 0660) by default; install "
+               "contrib/udev/70-p2pmem.rules and add the user to group "
+               "'p2pmem', or run as root";
+    case ENOMEM:
+        return "the provider's pool is exhausted (see p2pmem/available); "
+               "free device memory or use a smaller allocation";
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+        return "the provider is gone; was the device removed or unbound?";
+    case EINVAL:
+        return "the kernel refused the mapping; userspace P2PDMA allocation "
+               "needs Linux 6.2 or later with CONFIG_PCI_P2PDMA";
+    default:
+        return "see the kernel log (dmesg) for details";
+    }
+}

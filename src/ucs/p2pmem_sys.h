@@ -1,0 +1,194 @@
+/*
+ * ucx-p2pmem: discovery and selection of Linux P2PDMA memory providers.
+ *
+ * A small library with no UCX dependency: it reads the PCI sysfs tree,
+ * parses it strictly, ranks providers by PCI topology and NUMA locality and
+ * maps memory from them. The UCT component, the public API and the preload
+ * allocator all share it. Problems with one device are reported through a
+ * callback and that device is skipped; nothing here aborts or exits.
+ */
+
+#ifndef UCS_P2PMEM_SYS_H_
+#define UCS_P2PMEM_SYS_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UCS_P2PMEM_DEFAULT_SYSFS_ROOT "/sys/bus/pci/devices"
+#define UCS_P2PMEM_PCI_NAME_MAX       16   /* "dddd:bb:dd.f" + NUL, padded */
+#define UCS_P2PMEM_PCI_DEPTH_MAX      16   /* bridges between root and device */
+#define UCS_P2PMEM_DIST_UNREACHABLE   INT32_MAX
+#define UCS_P2PMEM_NUMA_UNKNOWN       (-1)
+
+/* Severity passed to the report callback. */
+typedef enum {
+    UCS_P2PMEM_LOG_ERROR,
+    UCS_P2PMEM_LOG_WARN,
+    UCS_P2PMEM_LOG_DEBUG
+} ucs_p2pmem_log_level_t;
+
+typedef void (*ucs_p2pmem_report_cb_t)(void *arg, ucs_p2pmem_log_level_t level,
+                                       const char *message);
+
+typedef struct {
+    uint16_t domain;
+    uint8_t  bus;
+    uint8_t  dev;
+    uint8_t  fn;
+} ucs_p2pmem_pci_addr_t;
+
+/* Where a PCI function sits: its host bridge and the chain of functions
+ * (root port, switch ports, ..., the function itself) below it. */
+typedef struct {
+    char                  host_bridge[32]; /* e.g. "pci0000:00"; "" unknown */
+    unsigned              depth;
+    ucs_p2pmem_pci_addr_t chain[UCS_P2PMEM_PCI_DEPTH_MAX];
+} ucs_p2pmem_pci_path_t;
+
+typedef struct {
+    char                  name[UCS_P2PMEM_PCI_NAME_MAX]; /* PCI address */
+    ucs_p2pmem_pci_addr_t addr;
+    char                 *p2pmem_dir;     /* <root>/<name>/p2pmem */
+    char                 *allocate_path;  /* <root>/<name>/p2pmem/allocate */
+    uint64_t              size;
+    uint64_t              available;
+    int                   published;
+    int                   numa_node;      /* UCS_P2PMEM_NUMA_UNKNOWN if none */
+    int                   has_path;       /* path below is known */
+    ucs_p2pmem_pci_path_t path;
+} ucs_p2pmem_provider_t;
+
+typedef struct {
+    ucs_p2pmem_provider_t *providers;
+    unsigned               count;
+} ucs_p2pmem_list_t;
+
+/* Device selection, the value of UCX_P2PMEM_DEVICES and friends. */
+typedef enum {
+    UCS_P2PMEM_SELECT_AUTO,
+    UCS_P2PMEM_SELECT_ALL,
+    UCS_P2PMEM_SELECT_LIST
+} ucs_p2pmem_select_mode_t;
+
+typedef struct {
+    ucs_p2pmem_select_mode_t mode;
+    unsigned                 count;          /* LIST only */
+    ucs_p2pmem_pci_addr_t   *addrs;          /* LIST only */
+} ucs_p2pmem_select_spec_t;
+
+/* An RDMA device and where it sits, the reference point for "auto". */
+typedef struct {
+    char                  name[64];
+    int                   numa_node;
+    int                   has_path;
+    ucs_p2pmem_pci_path_t path;
+} ucs_p2pmem_rdma_dev_t;
+
+typedef struct {
+    ucs_p2pmem_rdma_dev_t *devs;
+    unsigned               count;
+} ucs_p2pmem_rdma_list_t;
+
+
+/* ---- strict parsers (return 0 on success, -EINVAL on bad input) ---- */
+
+/* Parse "dddd:bb:dd.f" or "bb:dd.f" (domain 0), hex, nothing else. */
+int ucs_p2pmem_parse_pci_addr(const char *str, ucs_p2pmem_pci_addr_t *addr);
+
+/* Format as "dddd:bb:dd.f"; buf must hold UCS_P2PMEM_PCI_NAME_MAX. */
+void ucs_p2pmem_format_pci_addr(const ucs_p2pmem_pci_addr_t *addr, char *buf);
+
+/* A sysfs decimal value: digits, optionally one trailing newline. */
+int ucs_p2pmem_parse_u64(const char *buf, size_t len, uint64_t *value);
+
+/* A sysfs signed decimal (e.g. numa_node "-1\n"). */
+int ucs_p2pmem_parse_int(const char *buf, size_t len, int *value);
+
+/* Parse a resolved sysfs device path ("/sys/devices/pci0000:00/0000:00:01.0/
+ * 0000:01:00.0") into host bridge + chain. */
+int ucs_p2pmem_parse_pci_path(const char *real_path,
+                              ucs_p2pmem_pci_path_t *path);
+
+/* Parse a selection: "auto", "all", or comma/space separated PCI addresses.
+ * On error returns -EINVAL and copies the offending token to bad (if not
+ * NULL, bad_len bytes). */
+int ucs_p2pmem_parse_select(const char *str, ucs_p2pmem_select_spec_t *spec,
+                            char *bad, size_t bad_len);
+
+void ucs_p2pmem_select_spec_free(ucs_p2pmem_select_spec_t *spec);
+
+/* Parse a size with optional K/M/G/T suffix (binary units), e.g. "1M". */
+int ucs_p2pmem_parse_size(const char *str, uint64_t *value);
+
+
+/* ---- topology ---- */
+
+/* Number of PCI hops between two functions through their lowest common
+ * bridge; UCS_P2PMEM_DIST_UNREACHABLE if under different host bridges or
+ * a path is unknown. */
+int ucs_p2pmem_pci_distance(const ucs_p2pmem_pci_path_t *a,
+                            const ucs_p2pmem_pci_path_t *b);
+
+
+/* ---- discovery ---- */
+
+/* Scan root (a directory like /sys/bus/pci/devices) for P2PDMA providers.
+ * Devices with bad or unreadable attributes are reported and skipped.
+ * Returns 0, or a negative errno when root itself cannot be read (an
+ * absent root is not an error: it yields an empty list). */
+int ucs_p2pmem_scan(const char *root, ucs_p2pmem_list_t *list,
+                    ucs_p2pmem_report_cb_t report, void *arg);
+
+void ucs_p2pmem_list_free(ucs_p2pmem_list_t *list);
+
+/* Re-read "available" of one provider; 0 or negative errno. */
+int ucs_p2pmem_read_available(const ucs_p2pmem_provider_t *provider,
+                              uint64_t *available);
+
+/* RDMA devices under <sysfs>/class/infiniband, where <sysfs> is root with
+ * its "/bus/pci/devices" suffix removed. filter is a UCX_NET_DEVICES-style
+ * list ("mlx5_0:1,mlx5_1:1", "all" or NULL for all). */
+int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
+                         ucs_p2pmem_rdma_list_t *list,
+                         ucs_p2pmem_report_cb_t report, void *arg);
+
+void ucs_p2pmem_rdma_list_free(ucs_p2pmem_rdma_list_t *list);
+
+
+/* ---- selection ---- */
+
+/* Fill order[] (capacity list->count) with the indices of the providers
+ * that spec selects, best first, and return how many. For AUTO: published
+ * providers nearest by PCI topology to any RDMA device; without a usable
+ * RDMA path, those on the NUMA node of the RDMA devices or else local_node;
+ * without any locality, every published provider. Addresses in a LIST that
+ * match no provider are reported. */
+unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
+                           const ucs_p2pmem_select_spec_t *spec,
+                           const ucs_p2pmem_rdma_list_t *rdma, int local_node,
+                           unsigned *order, ucs_p2pmem_report_cb_t report,
+                           void *arg);
+
+
+/* ---- allocation ---- */
+
+/* Map length bytes (must be a multiple of the page size) from a provider.
+ * Returns the address or NULL with *err set to the errno of the failing
+ * open()/mmap(). */
+void *ucs_p2pmem_map(const ucs_p2pmem_provider_t *provider, size_t length,
+                     int *err);
+
+int ucs_p2pmem_unmap(void *address, size_t length);
+
+/* A one-line hint for an errno from ucs_p2pmem_map, naming the fix. */
+const char *ucs_p2pmem_map_hint(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * ucx-p2pmem: configuration of the p2pmem memory domain (UCX_P2PMEM_*).
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "p2pmem_md.h"
+
+ucs_config_field_t uct_p2pmem_md_config_table[] = {
+    {"", "", NULL,
+     ucs_offsetof(uct_p2pmem_md_config_t, super),
+     UCS_CONFIG_TYPE_TABLE(uct_md_config_table)},
+
+    {"SYSFS_ROOT", UCS_P2PMEM_DEFAULT_SYSFS_ROOT,
+     "Directory scanned for PCI devices with a p2pmem/ (P2PDMA) provider. RDMA\n"
+     "devices are looked up under class/infiniband beside it.",
+     ucs_offsetof(uct_p2pmem_md_config_t, sysfs_root), UCS_CONFIG_TYPE_STRING},
+
+    {"DEVICES", "auto",
+     "P2PDMA providers to allocate from, in priority order:\n"
+     " auto - published providers nearest to the RDMA devices in use (PCI\n"
+     "        topology, then NUMA node)\n"
+     " all  - every provider found, nearest first\n"
+     " <list> - comma-separated PCI addresses, e.g. 0000:01:00.0,0000:02:00.0",
+     ucs_offsetof(uct_p2pmem_md_config_t, devices), UCS_CONFIG_TYPE_STRING},
+
+    {"ALLOC_INTERNAL", "n",
+     "Also serve UCX-internal buffer pools (allocations not made by\n"
+     "ucp_mem_map). Off by default so that UCX does not drain the device pool.",
+     ucs_offsetof(uct_p2pmem_md_config_t, alloc_internal),
+     UCS_CONFIG_TYPE_BOOL},
+
+    {NULL}
+};

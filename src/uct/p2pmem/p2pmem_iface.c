@@ -1,0 +1,175 @@
+/*
+ * ucx-p2pmem: the p2pmem transport (see p2pmem_iface.h for why it exists).
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "p2pmem_iface.h"
+#include "p2pmem_md.h"
+
+#include <ucs/debug/log.h>
+#include <ucs/debug/memtrack_int.h>
+#include <ucs/sys/string.h>
+#include <ucs/sys/topo/base/topo.h>
+#include <ucs/type/class.h>
+#include <string.h>
+
+
+static ucs_config_field_t uct_p2pmem_iface_config_table[] = {
+    {"", "", NULL,
+     ucs_offsetof(uct_p2pmem_iface_config_t, super),
+     UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
+
+    {NULL}
+};
+
+static ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
+                                           uct_iface_attr_t *iface_attr)
+{
+    uct_p2pmem_iface_t *iface = ucs_derived_of(tl_iface, uct_p2pmem_iface_t);
+
+    uct_base_iface_query(&iface->super, iface_attr);
+
+    /* no CONNECT_TO_* flag: nothing to connect to, nothing to send */
+    iface_attr->iface_addr_len      = 0;
+    iface_attr->device_addr_len     = 0;
+    iface_attr->ep_addr_len         = 0;
+    iface_attr->cap.flags           = 0;
+    iface_attr->cap.event_flags     = 0;
+    iface_attr->latency             = ucs_linear_func_make(0, 0);
+    iface_attr->bandwidth.dedicated = 0;
+    iface_attr->bandwidth.shared    = 1;
+    iface_attr->overhead            = 0;
+    iface_attr->priority            = 0;
+    return UCS_OK;
+}
+
+static int uct_p2pmem_iface_is_reachable(const uct_iface_h tl_iface,
+                                         const uct_device_addr_t *dev_addr,
+                                         const uct_iface_addr_t *iface_addr)
+{
+    return 0;
+}
+
+static ucs_status_t
+uct_p2pmem_query_devices(uct_md_h tl_md, uct_tl_device_resource_t **devices_p,
+                         unsigned *num_devices_p)
+{
+    uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
+    const ucs_p2pmem_provider_t *p;
+    uct_tl_device_resource_t *devices;
+    ucs_sys_bus_id_t bus_id;
+    unsigned i;
+
+    *devices_p     = NULL;
+    *num_devices_p = 0;
+    if (md->num_selected == 0) {
+        return UCS_OK;
+    }
+
+    devices = ucs_calloc(md->num_selected, sizeof(*devices),
+                         "p2pmem devices");
+    if (devices == NULL) {
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    for (i = 0; i < md->num_selected; ++i) {
+        p = uct_p2pmem_md_provider(md, i);
+        ucs_strncpy_zero(devices[i].name, p->name, sizeof(devices[i].name));
+        devices[i].type       = UCT_DEVICE_TYPE_ACC;
+        devices[i].sys_device = UCS_SYS_DEVICE_ID_UNKNOWN;
+        if (!md->selected[i].emulated) {
+            /* lets UCX relate the provider to NICs by bus distance */
+            bus_id.domain   = p->addr.domain;
+            bus_id.bus      = p->addr.bus;
+            bus_id.slot     = p->addr.dev;
+            bus_id.function = p->addr.fn;
+            if (ucs_topo_find_device_by_bus_id(&bus_id,
+                                               &devices[i].sys_device) !=
+                UCS_OK) {
+                devices[i].sys_device = UCS_SYS_DEVICE_ID_UNKNOWN;
+            }
+        }
+    }
+
+    *devices_p     = devices;
+    *num_devices_p = md->num_selected;
+    return UCS_OK;
+}
+
+static UCS_CLASS_DECLARE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
+
+static uct_iface_ops_t uct_p2pmem_iface_ops = {
+    .ep_flush                 = uct_base_ep_flush,
+    .ep_fence                 = uct_base_ep_fence,
+    .ep_pending_add           = (uct_ep_pending_add_func_t)
+                                ucs_empty_function_return_busy,
+    .ep_pending_purge         = (uct_ep_pending_purge_func_t)
+                                ucs_empty_function,
+    .ep_create                = (uct_ep_create_func_t)
+                                ucs_empty_function_return_unsupported,
+    .ep_destroy               = (uct_ep_destroy_func_t)ucs_empty_function,
+    .iface_flush              = uct_base_iface_flush,
+    .iface_fence              = uct_base_iface_fence,
+    .iface_progress_enable    = (uct_iface_progress_enable_func_t)
+                                ucs_empty_function,
+    .iface_progress_disable   = (uct_iface_progress_disable_func_t)
+                                ucs_empty_function,
+    .iface_progress           = (uct_iface_progress_func_t)
+                                ucs_empty_function_return_zero,
+    .iface_close              = UCS_CLASS_DELETE_FUNC_NAME(uct_p2pmem_iface_t),
+    .iface_query              = uct_p2pmem_iface_query,
+    .iface_get_device_address = (uct_iface_get_device_address_func_t)
+                                ucs_empty_function_return_success,
+    .iface_get_address        = (uct_iface_get_address_func_t)
+                                ucs_empty_function_return_success,
+    .iface_is_reachable       = uct_p2pmem_iface_is_reachable
+};
+
+static uct_iface_internal_ops_t uct_p2pmem_iface_internal_ops = {
+    .iface_estimate_perf = uct_base_iface_estimate_perf,
+    .iface_vfs_refresh   = (uct_iface_vfs_refresh_func_t)ucs_empty_function,
+    .ep_query            = (uct_ep_query_func_t)
+                           ucs_empty_function_return_unsupported,
+    .ep_invalidate       = (uct_ep_invalidate_func_t)
+                           ucs_empty_function_return_unsupported
+};
+
+static UCS_CLASS_INIT_FUNC(uct_p2pmem_iface_t, uct_md_h md,
+                           uct_worker_h worker,
+                           const uct_iface_params_t *params,
+                           const uct_iface_config_t *tl_config)
+{
+    UCS_CLASS_CALL_SUPER_INIT(uct_base_iface_t, &uct_p2pmem_iface_ops,
+                              &uct_p2pmem_iface_internal_ops, md, worker,
+                              params,
+                              tl_config UCS_STATS_ARG(params->stats_root)
+                              UCS_STATS_ARG(UCT_P2PMEM_NAME));
+
+    if (!(params->field_mask & UCT_IFACE_PARAM_FIELD_OPEN_MODE) ||
+        !(params->open_mode & UCT_IFACE_OPEN_MODE_DEVICE)) {
+        ucs_error("p2pmem: the transport must be opened on a device");
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    ucs_strncpy_zero(self->dev_name, params->mode.device.dev_name,
+                     sizeof(self->dev_name));
+    ucs_debug("p2pmem: transport opened on provider %s", self->dev_name);
+    return UCS_OK;
+}
+
+static UCS_CLASS_CLEANUP_FUNC(uct_p2pmem_iface_t)
+{
+}
+
+UCS_CLASS_DEFINE(uct_p2pmem_iface_t, uct_base_iface_t);
+static UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_iface_t, uct_iface_t, uct_md_h,
+                                 uct_worker_h, const uct_iface_params_t*,
+                                 const uct_iface_config_t*);
+static UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
+
+UCT_TL_DEFINE(&uct_p2pmem_component, p2pmem, uct_p2pmem_query_devices,
+              uct_p2pmem_iface_t, "P2PMEM_", uct_p2pmem_iface_config_table,
+              uct_p2pmem_iface_config_t);

@@ -1,0 +1,25 @@
+/*
+ * ucx-p2pmem: the p2pmem transport.
+ *
+ * UCP closes a memory domain that has no transport resource, so the
+ * allocator needs a transport to stay open. This one has a device per
+ * selected provider (named by PCI address, which is how ucx_info lists the
+ * providers) and no communication capability: UCP never picks it for a lane
+ * and never packs its address. Data moves over the NIC's own transports.
+ */
+
+#ifndef UCT_P2PMEM_IFACE_H_
+#define UCT_P2PMEM_IFACE_H_
+
+#include <uct/base/uct_iface.h>
+
+typedef struct uct_p2pmem_iface_config {
+    uct_iface_config_t super;
+} uct_p2pmem_iface_config_t;
+
+typedef struct uct_p2pmem_iface {
+    uct_base_iface_t super;
+    char             dev_name[UCT_DEVICE_NAME_MAX];
+} uct_p2pmem_iface_t;
+
+#endif

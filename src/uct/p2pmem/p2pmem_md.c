@@ -1,0 +1,403 @@
+/*
+ * ucx-p2pmem: the p2pmem UCT component and memory domain.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "p2pmem_md.h"
+
+#include <ucs/debug/log.h>
+#include <ucs/debug/memtrack_int.h>
+#include <ucs/sys/math.h>
+#include <ucs/sys/sys.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+/*
+ * uct_mem_alloc() logs an error whenever a memory domain fails an
+ * allocation, even though UCP then moves on to the next UCX_ALLOC_PRIO
+ * method. Exhaustion and refused internal pools are expected here and
+ * already explained once by this module, so the core's line for them is
+ * dropped: the thread that failed marks the failure as explained.
+ */
+static __thread int uct_p2pmem_failure_explained;
+static pthread_once_t uct_p2pmem_log_once = PTHREAD_ONCE_INIT;
+
+static ucs_log_func_rc_t
+uct_p2pmem_log_filter(const char *file, unsigned line, const char *function,
+                      ucs_log_level_t level,
+                      const ucs_log_component_config_t *comp_conf,
+                      const char *message, va_list ap)
+{
+    char buf[256];
+    va_list aq;
+
+    if (!uct_p2pmem_failure_explained || (level != UCS_LOG_LEVEL_ERROR) ||
+        (function == NULL) || strcmp(function, "uct_mem_alloc")) {
+        return UCS_LOG_FUNC_RC_CONTINUE;
+    }
+
+    uct_p2pmem_failure_explained = 0;
+    va_copy(aq, ap);
+    vsnprintf(buf, sizeof(buf), message, aq);
+    va_end(aq);
+    return strstr(buf, " using md " UCT_P2PMEM_NAME " ") ?
+           UCS_LOG_FUNC_RC_STOP : UCS_LOG_FUNC_RC_CONTINUE;
+}
+
+static void uct_p2pmem_log_filter_install(void)
+{
+    ucs_log_push_handler(uct_p2pmem_log_filter);
+}
+
+static void uct_p2pmem_report(void *arg, ucs_p2pmem_log_level_t level,
+                              const char *message)
+{
+    switch (level) {
+    case UCS_P2PMEM_LOG_ERROR:
+        ucs_error("%s", message);
+        break;
+    case UCS_P2PMEM_LOG_WARN:
+        ucs_warn("%s", message);
+        break;
+    default:
+        ucs_debug("%s", message);
+        break;
+    }
+}
+
+static int uct_p2pmem_local_numa_node(void)
+{
+    unsigned cpu, node;
+
+    return (getcpu(&cpu, &node) == 0) ? (int)node : UCS_P2PMEM_NUMA_UNKNOWN;
+}
+
+static ucs_status_t uct_p2pmem_md_query(uct_md_h tl_md, uct_md_attr_t *md_attr)
+{
+    uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
+    uint64_t max_size   = 0;
+    unsigned i;
+
+    for (i = 0; i < md->num_selected; ++i) {
+        max_size = ucs_max(max_size, uct_p2pmem_md_provider(md, i)->size);
+    }
+
+    /* no provider, nothing to allocate: UCP then skips this domain */
+    md_attr->cap.flags            = (md->num_selected > 0) ?
+                                    UCT_MD_FLAG_ALLOC : 0;
+    md_attr->cap.alloc_mem_types  = UCS_BIT(UCS_MEMORY_TYPE_HOST);
+    md_attr->cap.access_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
+    md_attr->cap.reg_mem_types    = 0;
+    md_attr->cap.detect_mem_types = 0;
+    md_attr->cap.max_alloc        = max_size;
+    md_attr->cap.max_reg          = 0;
+    md_attr->rkey_packed_size     = 0;
+    md_attr->reg_cost             = ucs_linear_func_make(0, 0);
+    memset(&md_attr->local_cpus, 0xff, sizeof(md_attr->local_cpus));
+    return UCS_OK;
+}
+
+/* Give up on a provider for good after an error that will not go away. */
+static void uct_p2pmem_md_disable(uct_p2pmem_md_t *md,
+                                  uct_p2pmem_md_provider_t *provider,
+                                  const ucs_p2pmem_provider_t *p, int err)
+{
+    provider->disabled_errno = err;
+    ucs_error("p2pmem: cannot allocate from %s%s: %s: %s. %s. Skipping this "
+              "provider.", p->name, provider->emulated ? " (emulated)" : "",
+              p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
+}
+
+static ucs_status_t
+uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
+                        ucs_memory_type_t mem_type, unsigned flags,
+                        const char *alloc_name, uct_mem_h *memh_p)
+{
+    uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
+    uct_p2pmem_md_provider_t *provider;
+    const ucs_p2pmem_provider_t *p;
+    uct_p2pmem_memh_t *memh;
+    ucs_status_t status;
+    unsigned i, num_exhausted = 0;
+    size_t length;
+    void *address;
+    int err;
+
+    if ((mem_type != UCS_MEMORY_TYPE_HOST) || (flags & UCT_MD_MEM_FLAG_FIXED)) {
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    if (!md->alloc_internal &&
+        ((alloc_name == NULL) || strcmp(alloc_name, UCT_P2PMEM_USER_ALLOC))) {
+        ucs_debug("p2pmem: not serving internal pool '%s' (set "
+                  "UCX_P2PMEM_ALLOC_INTERNAL=y to allow)", alloc_name);
+        uct_p2pmem_failure_explained = 1;
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    memh = ucs_malloc(sizeof(*memh), "p2pmem memh");
+    if (memh == NULL) {
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    length = ucs_align_up_pow2(ucs_max(*length_p, (size_t)1), ucs_get_page_size());
+    status = UCS_ERR_NO_MEMORY;
+
+    pthread_mutex_lock(&md->lock);
+    for (i = 0; i < md->num_selected; ++i) {
+        provider = &md->selected[i];
+        p        = uct_p2pmem_md_provider(md, i);
+        if (provider->disabled_errno != 0) {
+            continue;
+        }
+
+        address = ucs_p2pmem_map(p, length, &err);
+        if (address != NULL) {
+            memh->address           = address;
+            memh->length            = length;
+            memh->provider          = provider;
+            provider->bytes_mapped += length;
+            ++provider->num_allocs;
+            md->exhausted           = 0;
+            status                  = UCS_OK;
+            ucs_debug("p2pmem: mapped %zu bytes at %p from %s%s for '%s' "
+                      "(%s)", length, address, p->name,
+                      provider->emulated ? " (emulated provider)" : "",
+                      alloc_name, p->allocate_path);
+            break;
+        }
+
+        if (err == ENOMEM) {
+            ++num_exhausted;
+            ucs_debug("p2pmem: %s has no room for %zu bytes", p->name, length);
+        } else {
+            uct_p2pmem_md_disable(md, provider, p, err);
+        }
+    }
+
+    if (status != UCS_OK) {
+        if ((num_exhausted > 0) && !md->exhausted) {
+            /* once per episode: it ends when memory comes back */
+            md->exhausted = 1;
+            ucs_warn("p2pmem: device memory exhausted (%zu bytes requested "
+                     "for '%s' from %u provider(s)); allocations fall back to "
+                     "the next UCX_ALLOC_PRIO method until memory is freed",
+                     length, alloc_name, num_exhausted);
+        }
+        uct_p2pmem_failure_explained = 1;
+    }
+    pthread_mutex_unlock(&md->lock);
+
+    if (status != UCS_OK) {
+        ucs_free(memh);
+        return status;
+    }
+
+    *length_p  = length;
+    *address_p = memh->address;
+    *memh_p    = memh;
+    return UCS_OK;
+}
+
+static ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
+{
+    uct_p2pmem_md_t *md     = ucs_derived_of(tl_md, uct_p2pmem_md_t);
+    uct_p2pmem_memh_t *memh = tl_memh;
+    int ret;
+
+    ret = ucs_p2pmem_unmap(memh->address, memh->length);
+    if (ret != 0) {
+        ucs_error("p2pmem: munmap(%p, %zu) failed: %s", memh->address,
+                  memh->length, strerror(-ret));
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    pthread_mutex_lock(&md->lock);
+    memh->provider->bytes_mapped -= memh->length;
+    md->exhausted                 = 0;
+    pthread_mutex_unlock(&md->lock);
+
+    ucs_debug("p2pmem: unmapped %zu bytes at %p", memh->length,
+              memh->address);
+    ucs_free(memh);
+    return UCS_OK;
+}
+
+static void uct_p2pmem_md_close(uct_md_h tl_md)
+{
+    uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
+    unsigned i;
+
+    for (i = 0; i < md->num_selected; ++i) {
+        if (md->selected[i].bytes_mapped != 0) {
+            ucs_debug("p2pmem: closing with %llu bytes still mapped from %s",
+                      (unsigned long long)md->selected[i].bytes_mapped,
+                      uct_p2pmem_md_provider(md, i)->name);
+        }
+    }
+    pthread_mutex_destroy(&md->lock);
+    ucs_free(md->selected);
+    ucs_p2pmem_list_free(&md->list);
+    ucs_free(md);
+}
+
+static uct_md_ops_t uct_p2pmem_md_ops = {
+    .close                  = uct_p2pmem_md_close,
+    .query                  = uct_p2pmem_md_query,
+    .mem_alloc              = uct_p2pmem_md_mem_alloc,
+    .mem_free               = uct_p2pmem_md_mem_free,
+    .mem_advise             = (uct_md_mem_advise_func_t)
+                              ucs_empty_function_return_unsupported,
+    .mem_reg                = (uct_md_mem_reg_func_t)
+                              ucs_empty_function_return_unsupported,
+    .mem_dereg              = (uct_md_mem_dereg_func_t)
+                              ucs_empty_function_return_unsupported,
+    .mem_query              = (uct_md_mem_query_func_t)
+                              ucs_empty_function_return_unsupported,
+    .mkey_pack              = (uct_md_mkey_pack_func_t)
+                              ucs_empty_function_return_unsupported,
+    .is_sockaddr_accessible = ucs_empty_function_return_zero_int,
+    .detect_memory_type     = (uct_md_detect_memory_type_func_t)
+                              ucs_empty_function_return_unsupported
+};
+
+/* Discover and select providers according to the configuration. */
+static ucs_status_t
+uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
+{
+    ucs_p2pmem_rdma_list_t rdma = {NULL, 0};
+    ucs_p2pmem_select_spec_t spec;
+    const ucs_p2pmem_provider_t *p;
+    struct stat st;
+    unsigned *order, i;
+    char bad[64];
+    int ret;
+
+    ret = ucs_p2pmem_parse_select(config->devices, &spec, bad, sizeof(bad));
+    if (ret != 0) {
+        ucs_error("UCX_P2PMEM_DEVICES=%s: '%s' is not valid; use 'auto', "
+                  "'all', or PCI addresses such as 0000:01:00.0 separated by "
+                  "commas", config->devices, bad);
+        return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_INVALID_PARAM;
+    }
+
+    ret = ucs_p2pmem_scan(config->sysfs_root, &md->list, uct_p2pmem_report,
+                          NULL);
+    if (ret != 0) {
+        ucs_p2pmem_select_spec_free(&spec);
+        return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_IO_ERROR;
+    }
+
+    if (spec.mode == UCS_P2PMEM_SELECT_AUTO) {
+        /* the RDMA devices UCP will use: the same list the user gave UCP */
+        ucs_p2pmem_scan_rdma(config->sysfs_root, getenv("UCX_NET_DEVICES"),
+                             &rdma, uct_p2pmem_report, NULL);
+    }
+
+    order = ucs_calloc(md->list.count + 1, sizeof(*order), "p2pmem order");
+    md->selected = ucs_calloc(md->list.count + 1, sizeof(*md->selected),
+                              "p2pmem providers");
+    if ((order == NULL) || (md->selected == NULL)) {
+        ucs_free(order);
+        ucs_p2pmem_rdma_list_free(&rdma);
+        ucs_p2pmem_select_spec_free(&spec);
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    md->num_selected = ucs_p2pmem_select(&md->list, &spec, &rdma,
+                                         uct_p2pmem_local_numa_node(), order,
+                                         uct_p2pmem_report, NULL);
+    for (i = 0; i < md->num_selected; ++i) {
+        p                      = &md->list.providers[order[i]];
+        md->selected[i].index  = order[i];
+        /* the kernel's allocate is a regular sysfs file; the development
+         * emulator makes it a link to /dev/zero */
+        md->selected[i].emulated = (lstat(p->allocate_path, &st) == 0) &&
+                                   S_ISLNK(st.st_mode);
+        ucs_debug("p2pmem: provider %u: %s%s, %llu of %llu bytes available",
+                  i, p->name, md->selected[i].emulated ? " (emulated)" : "",
+                  (unsigned long long)p->available,
+                  (unsigned long long)p->size);
+    }
+    if (md->num_selected == 0) {
+        ucs_debug("p2pmem: no provider selected under %s (UCX_P2PMEM_DEVICES="
+                  "%s)", config->sysfs_root, config->devices);
+    }
+
+    ucs_free(order);
+    ucs_p2pmem_rdma_list_free(&rdma);
+    ucs_p2pmem_select_spec_free(&spec);
+    return UCS_OK;
+}
+
+static ucs_status_t
+uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
+                   const uct_md_config_t *uct_md_config, uct_md_h *md_p)
+{
+    const uct_p2pmem_md_config_t *config =
+            ucs_derived_of(uct_md_config, uct_p2pmem_md_config_t);
+    uct_p2pmem_md_t *md;
+    ucs_status_t status;
+
+    pthread_once(&uct_p2pmem_log_once, uct_p2pmem_log_filter_install);
+
+    md = ucs_calloc(1, sizeof(*md), "uct_p2pmem_md_t");
+    if (md == NULL) {
+        ucs_error("p2pmem: failed to allocate the memory domain");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    md->super.ops       = &uct_p2pmem_md_ops;
+    md->super.component = &uct_p2pmem_component;
+    md->alloc_internal  = config->alloc_internal;
+    pthread_mutex_init(&md->lock, NULL);
+
+    status = uct_p2pmem_md_select(md, config);
+    if (status != UCS_OK) {
+        pthread_mutex_destroy(&md->lock);
+        ucs_free(md->selected);
+        ucs_p2pmem_list_free(&md->list);
+        ucs_free(md);
+        return status;
+    }
+
+    *md_p = &md->super;
+    return UCS_OK;
+}
+
+uct_component_t uct_p2pmem_component = {
+    .query_md_resources = uct_md_query_single_md_resource,
+    .md_open            = uct_p2pmem_md_open,
+    .cm_open            = (uct_component_cm_open_func_t)
+                          ucs_empty_function_return_unsupported,
+    .rkey_unpack        = (uct_component_rkey_unpack_func_t)
+                          ucs_empty_function_return_unsupported,
+    .rkey_ptr           = (uct_component_rkey_ptr_func_t)
+                          ucs_empty_function_return_unsupported,
+    .rkey_release       = (uct_component_rkey_release_func_t)
+                          ucs_empty_function_return_success,
+    .name               = UCT_P2PMEM_NAME,
+    .md_config          = {
+        .name           = "P2PDMA memory domain",
+        .prefix         = "P2PMEM_",
+        .table          = uct_p2pmem_md_config_table,
+        .size           = sizeof(uct_p2pmem_md_config_t),
+    },
+    .cm_config          = UCS_CONFIG_EMPTY_GLOBAL_LIST_ENTRY,
+    .tl_list            = UCT_COMPONENT_TL_LIST_INITIALIZER(
+                                  &uct_p2pmem_component),
+    .flags              = 0,
+    .md_vfs_init        = (uct_component_md_vfs_init_func_t)ucs_empty_function
+};
+UCT_COMPONENT_REGISTER(&uct_p2pmem_component);

@@ -1,0 +1,62 @@
+/*
+ * ucx-p2pmem: the p2pmem UCT component and memory domain.
+ *
+ * The memory domain allocates host-addressable memory from Linux P2PDMA
+ * providers (PCIe device BARs published through sysfs p2pmem/allocate), so
+ * that UCP allocations can live in device memory and RDMA NICs reach it
+ * peer-to-peer. It only allocates; registration is left to the NIC's domain.
+ */
+
+#ifndef UCT_P2PMEM_MD_H_
+#define UCT_P2PMEM_MD_H_
+
+#include <uct/base/uct_md.h>
+#include <ucs/p2pmem_sys.h>
+#include <pthread.h>
+
+#define UCT_P2PMEM_NAME       "p2pmem"
+#define UCT_P2PMEM_USER_ALLOC "user memory" /* ucp_mem_map's allocation name */
+
+extern uct_component_t uct_p2pmem_component;
+extern ucs_config_field_t uct_p2pmem_md_config_table[];
+
+typedef struct uct_p2pmem_md_config {
+    uct_md_config_t super;
+    char            *sysfs_root;     /* PCI device directory to scan */
+    char            *devices;        /* "auto", "all" or PCI addresses */
+    int             alloc_internal;  /* also serve UCX-internal pools */
+} uct_p2pmem_md_config_t;
+
+/* Per-provider state that changes at run time. */
+typedef struct uct_p2pmem_md_provider {
+    unsigned        index;           /* into md->list.providers */
+    int             emulated;        /* allocate is a link, not the kernel's */
+    int             disabled_errno;  /* refused for good (e.g. EACCES), or 0 */
+    uint64_t        bytes_mapped;    /* live bytes this MD mapped from it */
+    uint64_t        num_allocs;      /* successful allocations, ever */
+} uct_p2pmem_md_provider_t;
+
+typedef struct uct_p2pmem_md {
+    uct_md_t                  super;
+    ucs_p2pmem_list_t         list;       /* every provider found */
+    uct_p2pmem_md_provider_t *selected;   /* selected providers, best first */
+    unsigned                  num_selected;
+    int                       alloc_internal;
+    int                       exhausted;  /* warned about exhaustion already */
+    pthread_mutex_t           lock;       /* guards the run-time state */
+} uct_p2pmem_md_t;
+
+/* Memory handle: what mem_free needs to give the memory back. */
+typedef struct uct_p2pmem_memh {
+    void                      *address;
+    size_t                    length;
+    uct_p2pmem_md_provider_t  *provider;
+} uct_p2pmem_memh_t;
+
+static inline const ucs_p2pmem_provider_t *
+uct_p2pmem_md_provider(const uct_p2pmem_md_t *md, unsigned i)
+{
+    return &md->list.providers[md->selected[i].index];
+}
+
+#endif
