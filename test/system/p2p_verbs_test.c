@@ -1,0 +1,427 @@
+/*
+ * p2p_verbs_test - guest-side checks of P2PDMA memory with libibverbs.
+ *
+ * Built on the host by test/system/run and executed inside the test machine
+ * by test/system/guest-tests.  Every check prints "PASS: name" or
+ * "FAIL: name (reason)"; the exit status is 0 only when all checks passed.
+ *
+ *   p2p_verbs_test mmap    ALLOCATE AVAILABLE SIZE
+ *       map SIZE bytes of the p2pmem allocator and check that the provider's
+ *       "available" drops by SIZE, and returns after munmap.
+ *   p2p_verbs_test reg-mr-fails ALLOCATE DEVICE ERRNO-NAME
+ *       ibv_reg_mr on a p2pmem mapping must fail with the given errno
+ *       (unpatched kernels).
+ *   p2p_verbs_test rdma    ALLOCATE DEVICE GID-INDEX SIZE
+ *       register two p2pmem buffers, connect two RC QPs on DEVICE to each
+ *       other (RoCE, GID-INDEX) and check an RDMA WRITE and an RDMA READ
+ *       between the buffers byte for byte.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+
+static int failures;
+
+static void pass(const char *name)
+{
+	printf("PASS: %s\n", name);
+	fflush(stdout);
+}
+
+static void fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL: %s (", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(")\n");
+	fflush(stdout);
+	failures++;
+}
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void *map_p2pmem(const char *allocate, size_t size, int *err)
+{
+	int fd = open(allocate, O_RDWR);
+	void *p;
+
+	if (fd < 0) {
+		*err = errno;
+		return NULL;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	*err = errno;
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static struct ibv_context *open_device(const char *name)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+	int i;
+
+	if (!list)
+		return NULL;
+	for (i = 0; list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			ctx = ibv_open_device(list[i]);
+	ibv_free_device_list(list);
+	return ctx;
+}
+
+/* Fill with a pattern that differs per seed and per offset. */
+static void pattern(unsigned char *buf, size_t size, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		buf[i] = (unsigned char)((i * 131 + (i >> 8) * 7 + seed * 29) ^ seed);
+}
+
+/* Compare device memory with a host buffer: copy it out first, so the slow
+ * (trapped) device memory is read with few large accesses. */
+static int verify(const char *name, const void *dev, const unsigned char *want,
+		  size_t size)
+{
+	unsigned char *got = malloc(size);
+	size_t i;
+
+	if (!got) {
+		fail(name, "out of memory");
+		return -1;
+	}
+	memcpy(got, dev, size);
+	for (i = 0; i < size; i++)
+		if (got[i] != want[i])
+			break;
+	if (i < size)
+		fail(name, "byte %zu is 0x%02x, expected 0x%02x", i, got[i], want[i]);
+	else
+		pass(name);
+	free(got);
+	return i < size ? -1 : 0;
+}
+
+static int cmd_mmap(const char *allocate, const char *available, size_t size)
+{
+	long before, during, after;
+	int err;
+	void *p;
+
+	before = read_long(available);
+	p = map_p2pmem(allocate, size, &err);
+	if (!p) {
+		fail("p2pmem mmap", "mmap %s: %s", allocate, strerror(err));
+		return 1;
+	}
+	during = read_long(available);
+	/* Touch it: the first access faults the pages in. */
+	((volatile char *)p)[0] = 1;
+	munmap(p, size);
+	after = read_long(available);
+
+	if (before < 0 || during != before - (long)size)
+		fail("p2pmem mmap lowers available",
+		     "available %ld before, %ld after mapping %zu bytes",
+		     before, during, size);
+	else
+		pass("p2pmem mmap lowers available");
+	if (after != before)
+		fail("p2pmem munmap restores available",
+		     "available %ld before, %ld after munmap", before, after);
+	else
+		pass("p2pmem munmap restores available");
+	return failures != 0;
+}
+
+static int cmd_reg_mr_fails(const char *allocate, const char *dev,
+			    const char *errname)
+{
+	int want = !strcmp(errname, "EFAULT") ? EFAULT :
+		   !strcmp(errname, "EREMOTEIO") ? EREMOTEIO :
+		   !strcmp(errname, "EINVAL") ? EINVAL : atoi(errname);
+	size_t size = 65536;
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	char name[128];
+	int err;
+	void *p;
+
+	snprintf(name, sizeof(name), "ibv_reg_mr on p2pmem fails with %s", errname);
+	ctx = open_device(dev);
+	if (!ctx) {
+		fail(name, "cannot open %s", dev);
+		return 1;
+	}
+	pd = ibv_alloc_pd(ctx);
+	p = map_p2pmem(allocate, size, &err);
+	if (!pd || !p) {
+		fail(name, "setup: %s", pd ? strerror(err) : "ibv_alloc_pd failed");
+		return 1;
+	}
+	errno = 0;
+	mr = ibv_reg_mr(pd, p, size, IBV_ACCESS_LOCAL_WRITE |
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
+	err = errno;
+	if (mr) {
+		fail(name, "ibv_reg_mr succeeded: is this kernel patched?");
+		ibv_dereg_mr(mr);
+	} else if (err != want) {
+		fail(name, "ibv_reg_mr failed with %s (%d)", strerror(err), err);
+	} else {
+		pass(name);
+	}
+	munmap(p, size);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	return failures != 0;
+}
+
+struct side {
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
+};
+
+static int create_side(struct ibv_context *ctx, struct ibv_pd *pd,
+		       struct side *s)
+{
+	struct ibv_qp_init_attr init = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+		.sq_sig_all = 1,
+	};
+
+	s->cq = ibv_create_cq(ctx, 8, NULL, NULL, 0);
+	if (!s->cq)
+		return -1;
+	init.send_cq = s->cq;
+	init.recv_cq = s->cq;
+	s->qp = ibv_create_qp(pd, &init);
+	return s->qp ? 0 : -1;
+}
+
+static int connect_qp(struct ibv_qp *qp, uint32_t remote_qpn,
+		      const union ibv_gid *gid, int gid_index)
+{
+	struct ibv_qp_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_INIT;
+	a.port_num = 1;
+	a.qp_access_flags = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			    IBV_ACCESS_REMOTE_READ;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		return -1;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = remote_qpn;
+	a.rq_psn = 0;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = gid_index;
+	a.ah_attr.grh.hop_limit = 64;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		return -1;
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.sq_psn = 0;
+	a.max_rd_atomic = 1;
+	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			     IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+}
+
+static int rdma_op(const char *name, struct side *s, enum ibv_wr_opcode op,
+		   struct ibv_mr *local, struct ibv_mr *remote, size_t size)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)local->addr,
+		.length = (uint32_t)size,
+		.lkey = local->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = 1,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+	}, *bad;
+	struct timespec start, now;
+	struct ibv_wc wc;
+	int n;
+
+	wr.wr.rdma.remote_addr = (uintptr_t)remote->addr;
+	wr.wr.rdma.rkey = remote->rkey;
+	if (ibv_post_send(s->qp, &wr, &bad)) {
+		fail(name, "ibv_post_send: %s", strerror(errno));
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		n = ibv_poll_cq(s->cq, 1, &wc);
+		if (n < 0) {
+			fail(name, "ibv_poll_cq failed");
+			return -1;
+		}
+		if (n == 1)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 60) {
+			fail(name, "no completion within 60 s");
+			return -1;
+		}
+		usleep(1000);
+	}
+	if (wc.status != IBV_WC_SUCCESS) {
+		fail(name, "completion status %s", ibv_wc_status_str(wc.status));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_rdma(const char *allocate, const char *dev, int gid_index,
+		    size_t size)
+{
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+		     IBV_ACCESS_REMOTE_READ;
+	unsigned char *want_a, *want_b;
+	struct ibv_mr *mr_a, *mr_b;
+	struct side sa, sb;
+	struct ibv_context *ctx;
+	union ibv_gid gid;
+	struct ibv_pd *pd;
+	void *a, *b;
+	int err;
+
+	ctx = open_device(dev);
+	if (!ctx) {
+		fail("rdma setup", "cannot open device %s", dev);
+		return 1;
+	}
+	pd = ibv_alloc_pd(ctx);
+	if (!pd || ibv_query_gid(ctx, 1, gid_index, &gid)) {
+		fail("rdma setup", "ibv_alloc_pd/ibv_query_gid failed");
+		return 1;
+	}
+	a = map_p2pmem(allocate, size, &err);
+	b = a ? map_p2pmem(allocate, size, &err) : NULL;
+	if (!a || !b) {
+		fail("rdma setup", "mmap %s: %s", allocate, strerror(err));
+		return 1;
+	}
+
+	mr_a = ibv_reg_mr(pd, a, size, access);
+	err = errno;
+	mr_b = mr_a ? ibv_reg_mr(pd, b, size, access) : NULL;
+	if (!mr_a || !mr_b) {
+		fail("ibv_reg_mr on p2pmem", "%s", strerror(mr_b ? err : errno));
+		return 1;
+	}
+	pass("ibv_reg_mr on p2pmem");
+
+	if (create_side(ctx, pd, &sa) || create_side(ctx, pd, &sb) ||
+	    connect_qp(sa.qp, sb.qp->qp_num, &gid, gid_index) ||
+	    connect_qp(sb.qp, sa.qp->qp_num, &gid, gid_index)) {
+		fail("rdma setup", "creating or connecting RC QPs: %s",
+		     strerror(errno));
+		return 1;
+	}
+
+	want_a = malloc(size);
+	want_b = malloc(size);
+	if (!want_a || !want_b) {
+		fail("rdma setup", "out of memory");
+		return 1;
+	}
+	pattern(want_a, size, 1);
+	pattern(want_b, size, 2);
+
+	/* WRITE: a -> b through QP a. */
+	memcpy(a, want_a, size);
+	memset(b, 0, size);
+	if (!rdma_op("rdma write p2pmem to p2pmem", &sa, IBV_WR_RDMA_WRITE,
+		     mr_a, mr_b, size))
+		verify("rdma write p2pmem to p2pmem", b, want_a, size);
+
+	/* READ: b -> a through QP a, with a new pattern in b. */
+	memcpy(b, want_b, size);
+	memset(a, 0, size);
+	if (!rdma_op("rdma read p2pmem from p2pmem", &sa, IBV_WR_RDMA_READ,
+		     mr_a, mr_b, size))
+		verify("rdma read p2pmem from p2pmem", a, want_b, size);
+
+	ibv_destroy_qp(sa.qp);
+	ibv_destroy_qp(sb.qp);
+	ibv_destroy_cq(sa.cq);
+	ibv_destroy_cq(sb.cq);
+	ibv_dereg_mr(mr_a);
+	ibv_dereg_mr(mr_b);
+	munmap(a, size);
+	munmap(b, size);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	free(want_a);
+	free(want_b);
+	return failures != 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: p2p_verbs_test mmap ALLOCATE AVAILABLE SIZE\n"
+		"       p2p_verbs_test reg-mr-fails ALLOCATE DEVICE ERRNO\n"
+		"       p2p_verbs_test rdma ALLOCATE DEVICE GID-INDEX SIZE\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && !strcmp(argv[1], "mmap"))
+		return cmd_mmap(argv[2], argv[3], strtoul(argv[4], NULL, 0));
+	if (argc == 5 && !strcmp(argv[1], "reg-mr-fails"))
+		return cmd_reg_mr_fails(argv[2], argv[3], argv[4]);
+	if (argc == 6 && !strcmp(argv[1], "rdma"))
+		return cmd_rdma(argv[2], argv[3], atoi(argv[4]),
+				strtoul(argv[5], NULL, 0));
+	usage();
+	return 2;
+}
