@@ -32,11 +32,13 @@ static ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
 
     uct_base_iface_query(&iface->super, iface_attr);
 
-    /* no CONNECT_TO_* flag: nothing to connect to, nothing to send */
+    /* UCP requires every worker transport to be connectable; this one
+     * says so, but no peer is ever reachable and it offers no operation,
+     * so UCP never selects it for a lane */
     iface_attr->iface_addr_len      = 0;
     iface_attr->device_addr_len     = 0;
     iface_attr->ep_addr_len         = 0;
-    iface_attr->cap.flags           = 0;
+    iface_attr->cap.flags           = UCT_IFACE_FLAG_CONNECT_TO_IFACE;
     iface_attr->cap.event_flags     = 0;
     iface_attr->latency             = ucs_linear_func_make(0, 0);
     iface_attr->bandwidth.dedicated = 0;

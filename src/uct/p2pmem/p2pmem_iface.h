@@ -4,8 +4,9 @@
  * UCP closes a memory domain that has no transport resource, so the
  * allocator needs a transport to stay open. This one has a device per
  * selected provider (named by PCI address, which is how ucx_info lists the
- * providers) and no communication capability: UCP never picks it for a lane
- * and never packs its address. Data moves over the NIC's own transports.
+ * providers) and no communication capability: no peer is reachable through
+ * it, so UCP never picks it for a lane. Data moves over the NIC's own
+ * transports.
  */
 
 #ifndef UCT_P2PMEM_IFACE_H_

@@ -266,7 +266,7 @@ static uct_md_ops_t uct_p2pmem_md_ops = {
     .mem_query              = (uct_md_mem_query_func_t)
                               ucs_empty_function_return_unsupported,
     .mkey_pack              = (uct_md_mkey_pack_func_t)
-                              ucs_empty_function_return_unsupported,
+                              ucs_empty_function_return_success,
     .is_sockaddr_accessible = ucs_empty_function_return_zero_int,
     .detect_memory_type     = (uct_md_detect_memory_type_func_t)
                               ucs_empty_function_return_unsupported
@@ -341,6 +341,20 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
     return UCS_OK;
 }
 
+/*
+ * UCP packs a remote key for every domain that holds the memory, ours
+ * included; it is empty (rkey_packed_size is 0) because peers reach the
+ * memory through the NIC's registration, never through this domain.
+ */
+static ucs_status_t
+uct_p2pmem_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
+                       uct_rkey_t *rkey_p, void **handle_p)
+{
+    *rkey_p   = 0;
+    *handle_p = NULL;
+    return UCS_OK;
+}
+
 static ucs_status_t
 uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
                    const uct_md_config_t *uct_md_config, uct_md_h *md_p)
@@ -381,8 +395,7 @@ uct_component_t uct_p2pmem_component = {
     .md_open            = uct_p2pmem_md_open,
     .cm_open            = (uct_component_cm_open_func_t)
                           ucs_empty_function_return_unsupported,
-    .rkey_unpack        = (uct_component_rkey_unpack_func_t)
-                          ucs_empty_function_return_unsupported,
+    .rkey_unpack        = uct_p2pmem_rkey_unpack,
     .rkey_ptr           = (uct_component_rkey_ptr_func_t)
                           ucs_empty_function_return_unsupported,
     .rkey_release       = (uct_component_rkey_release_func_t)
