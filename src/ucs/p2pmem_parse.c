@@ -11,9 +11,10 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_sys.h"
+#include "p2pmem_int.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,4 +362,19 @@ int ucs_p2pmem_parse_size(const char *str, uint64_t *value)
     }
     *value = v * mult;
     return 0;
+}
+
+void ucs_p2pmem_report(ucs_p2pmem_report_cb_t cb, void *arg,
+                       ucs_p2pmem_log_level_t level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    if (cb == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cb(arg, level, msg);
 }

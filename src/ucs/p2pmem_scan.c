@@ -6,7 +6,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_sys.h"
+#include "p2pmem_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,25 +20,6 @@
 #include <unistd.h>
 
 #define SYSFS_PCI_SUFFIX "/bus/pci/devices"
-
-static void report(ucs_p2pmem_report_cb_t cb, void *arg,
-                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void report(ucs_p2pmem_report_cb_t cb, void *arg,
-                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    if (cb == NULL) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    cb(arg, level, msg);
-}
 
 static char *path_join(const char *a, const char *b)
 {
@@ -114,12 +95,12 @@ static int read_u64_attr(const char *dir, const char *attr, const char *dev,
 
     len = read_attr(path, buf, sizeof(buf));
     if (len < 0) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: cannot read %s: %s", dev, path,
                (len == -EFBIG) ? "value too long" : strerror((int)-len));
         ret = (int)len;
     } else if (ucs_p2pmem_parse_u64(buf, (size_t)len, value) != 0) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: %s holds '%s', expected a "
                "decimal number", dev, path, printable(buf, (size_t)len));
         ret = -EINVAL;
@@ -208,14 +189,14 @@ static int probe_device(const char *root, const char *name,
     if (stat(p->p2pmem_dir, &st) != 0) {
         ret = (errno == ENOENT) ? 1 : -errno;
         if (ret < 0) {
-            report(cb, arg, UCS_P2PMEM_LOG_WARN,
+            ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                    "p2pmem provider %s skipped: cannot access %s: %s", name,
                    p->p2pmem_dir, strerror(-ret));
         }
         goto out;
     }
     if (!S_ISDIR(st.st_mode)) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: %s is not a directory", name,
                p->p2pmem_dir);
         ret = -ENOTDIR;
@@ -232,7 +213,7 @@ static int probe_device(const char *root, const char *name,
     }
 
     if (published > 1) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: %s/published is %llu, expected "
                "0 or 1", name, p->p2pmem_dir, (unsigned long long)published);
         ret = -EINVAL;
@@ -241,7 +222,7 @@ static int probe_device(const char *root, const char *name,
     p->published = (int)published;
 
     if (p->available > p->size) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: available (%llu) exceeds size "
                "(%llu) in %s", name, (unsigned long long)p->available,
                (unsigned long long)p->size, p->p2pmem_dir);
@@ -251,7 +232,7 @@ static int probe_device(const char *root, const char *name,
 
     ret = read_numa_node(dev_dir, &p->numa_node);
     if (ret != 0) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: %s/numa_node: %s", name, dev_dir,
                (ret == -EINVAL) ? "not a NUMA node number" : strerror(-ret));
         goto out;
@@ -259,7 +240,7 @@ static int probe_device(const char *root, const char *name,
 
     ret = resolve_pci_path(dev_dir, &p->path);
     if (ret != 0) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: cannot place %s in the PCI "
                "hierarchy (%s)", name, dev_dir,
                (ret == -EINVAL) ? "no pciDDDD:BB host bridge above it" :
@@ -274,7 +255,7 @@ static int probe_device(const char *root, const char *name,
         goto out;
     }
     if (lstat(p->allocate_path, &st) != 0) {
-        report(cb, arg, UCS_P2PMEM_LOG_WARN,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: %s is missing (%s); userspace "
                "allocation needs Linux 6.2 or later", name, p->allocate_path,
                strerror(errno));
@@ -282,7 +263,7 @@ static int probe_device(const char *root, const char *name,
         goto out;
     }
 
-    report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+    ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
            "p2pmem provider %s: size %llu available %llu published %d "
            "numa %d under %s depth %u", p->name,
            (unsigned long long)p->size, (unsigned long long)p->available,
@@ -319,11 +300,11 @@ int ucs_p2pmem_scan(const char *root, ucs_p2pmem_list_t *list,
     if (dir == NULL) {
         ret = -errno;
         if ((ret == -ENOENT) || (ret == -ENOTDIR)) {
-            report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+            ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
                    "p2pmem: %s does not exist, no providers", root);
             return 0;
         }
-        report(cb, arg, UCS_P2PMEM_LOG_ERROR,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_ERROR,
                "p2pmem: cannot read PCI device directory %s: %s", root,
                strerror(-ret));
         return ret;
@@ -442,7 +423,7 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
     }
     if ((root_len < suffix_len) ||
         strncmp(root + root_len - suffix_len, SYSFS_PCI_SUFFIX, suffix_len)) {
-        report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
                "p2pmem: %s does not end in %s, RDMA devices not looked up",
                root, SYSFS_PCI_SUFFIX);
         return 0;
@@ -460,7 +441,7 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
 
     dir = opendir(class_dir);
     if (dir == NULL) {
-        report(cb, arg, UCS_P2PMEM_LOG_DEBUG, "p2pmem: no RDMA devices (%s: %s)",
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG, "p2pmem: no RDMA devices (%s: %s)",
                class_dir, strerror(errno));
         free(class_dir);
         return 0;
@@ -498,7 +479,7 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
         if (read_numa_node(link, &dev->numa_node) != 0) {
             dev->numa_node = UCS_P2PMEM_NUMA_UNKNOWN;
         }
-        report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
                "p2pmem: RDMA device %s: %s, numa %d", dev->name,
                dev->has_path ? dev->path.host_bridge : "not on PCI",
                dev->numa_node);

@@ -6,7 +6,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_sys.h"
+#include "p2pmem_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,25 +23,6 @@ typedef struct {
     int         numa_miss;  /* not on the reference NUMA node */
     const char *name;
 } candidate_t;
-
-static void report(ucs_p2pmem_report_cb_t cb, void *arg,
-                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void report(ucs_p2pmem_report_cb_t cb, void *arg,
-                   ucs_p2pmem_log_level_t level, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    if (cb == NULL) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    cb(arg, level, msg);
-}
 
 static int pci_addr_equal(const ucs_p2pmem_pci_addr_t *a,
                           const ucs_p2pmem_pci_addr_t *b)
@@ -141,7 +122,7 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
             }
             ucs_p2pmem_format_pci_addr(&spec->addrs[i], name);
             if (j == list->count) {
-                report(cb, arg, UCS_P2PMEM_LOG_WARN,
+                ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                        "p2pmem: selected device %s is not a usable P2PDMA "
                        "provider (no valid p2pmem/ directory for it)", name);
                 continue;
@@ -152,7 +133,7 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
                 continue; /* listed twice */
             }
             if (!list->providers[j].published) {
-                report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+                ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
                        "p2pmem: using unpublished provider %s as selected",
                        name);
             }
@@ -167,14 +148,14 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
 
     cands = calloc(list->count, sizeof(*cands));
     if (cands == NULL) {
-        report(cb, arg, UCS_P2PMEM_LOG_ERROR, "p2pmem: out of memory");
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_ERROR, "p2pmem: out of memory");
         return 0;
     }
 
     for (i = 0; i < list->count; ++i) {
         if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) &&
             !list->providers[i].published) {
-            report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+            ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
                    "p2pmem: %s not published, not selected automatically",
                    list->providers[i].name);
             continue;
@@ -196,7 +177,7 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
                 break;
             }
         }
-        report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
                "p2pmem: auto selected %u of %u published providers (%s)",
                keep, n,
                (cands[0].distance != UCS_P2PMEM_DIST_UNREACHABLE) ?
