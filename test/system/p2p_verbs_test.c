@@ -15,6 +15,9 @@
  *       register two p2pmem buffers, connect two RC QPs on DEVICE to each
  *       other (RoCE, GID-INDEX) and check an RDMA WRITE and an RDMA READ
  *       between the buffers byte for byte.
+ *   p2p_verbs_test hold-mr ALLOCATE DEVICE SIZE
+ *       register a p2pmem buffer, print READY and keep the registration
+ *       until killed (to show that a pinned buffer delays unbind).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -404,12 +407,41 @@ static int cmd_rdma(const char *allocate, const char *dev, int gid_index,
 	return failures != 0;
 }
 
+/* Register a p2pmem buffer and keep the registration until killed. */
+static int cmd_hold_mr(const char *allocate, const char *dev, size_t size)
+{
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	int err;
+	void *p;
+
+	ctx = open_device(dev);
+	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	p = pd ? map_p2pmem(allocate, size, &err) : NULL;
+	if (!p) {
+		fail("hold p2pmem MR", "setup failed");
+		return 1;
+	}
+	mr = ibv_reg_mr(pd, p, size, IBV_ACCESS_LOCAL_WRITE |
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
+	if (!mr) {
+		fail("hold p2pmem MR", "ibv_reg_mr: %s", strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: p2p_verbs_test mmap ALLOCATE AVAILABLE SIZE\n"
 		"       p2p_verbs_test reg-mr-fails ALLOCATE DEVICE ERRNO\n"
-		"       p2p_verbs_test rdma ALLOCATE DEVICE GID-INDEX SIZE\n");
+		"       p2p_verbs_test rdma ALLOCATE DEVICE GID-INDEX SIZE\n"
+		"       p2p_verbs_test hold-mr ALLOCATE DEVICE SIZE\n");
 	exit(2);
 }
 
@@ -422,6 +454,8 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "rdma"))
 		return cmd_rdma(argv[2], argv[3], atoi(argv[4]),
 				strtoul(argv[5], NULL, 0));
+	if (argc == 5 && !strcmp(argv[1], "hold-mr"))
+		return cmd_hold_mr(argv[2], argv[3], strtoul(argv[4], NULL, 0));
 	usage();
 	return 2;
 }
