@@ -80,7 +80,8 @@ static const char *printable(char *buf, size_t len)
     return buf;
 }
 
-/* Read and parse one numeric attribute of a provider; reports on failure. */
+/* Read and parse one numeric attribute of a provider; reports on failure
+ * when cb is set. */
 static int read_u64_attr(const char *dir, const char *attr, const char *dev,
                          uint64_t *value, ucs_p2pmem_report_cb_t cb, void *arg)
 {
@@ -262,6 +263,9 @@ static int probe_device(const char *root, const char *name,
         ret = -ENOENT;
         goto out;
     }
+    /* the kernel's allocate is a regular sysfs file; the development
+     * emulator (test/emu/p2pmem-emu) makes it a link to /dev/zero */
+    p->emulated = S_ISLNK(st.st_mode);
 
     ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
            "p2pmem provider %s: size %llu available %llu published %d "
@@ -360,19 +364,8 @@ void ucs_p2pmem_list_free(ucs_p2pmem_list_t *list)
 int ucs_p2pmem_read_available(const ucs_p2pmem_provider_t *provider,
                               uint64_t *available)
 {
-    char buf[64], *path;
-    long len;
-
-    path = path_join(provider->p2pmem_dir, "available");
-    if (path == NULL) {
-        return -ENOMEM;
-    }
-    len = read_attr(path, buf, sizeof(buf));
-    free(path);
-    if (len < 0) {
-        return (int)len;
-    }
-    return ucs_p2pmem_parse_u64(buf, (size_t)len, available);
+    return read_u64_attr(provider->p2pmem_dir, "available", provider->name,
+                         available, NULL, NULL);
 }
 
 /* Is device name in a UCX_NET_DEVICES-style list ("dev:port,...")? */

@@ -57,6 +57,7 @@ typedef struct {
     uint64_t              size;
     uint64_t              available;
     int                   published;
+    int                   emulated;       /* allocate is a link (emulator) */
     int                   numa_node;      /* UCS_P2PMEM_NUMA_UNKNOWN if none */
     int                   has_path;       /* path below is known */
     ucs_p2pmem_pci_path_t path;

@@ -347,6 +347,7 @@ static void test_scan_valid(void)
     CU_ASSERT_EQUAL(list.providers[0].published, 1);
     CU_ASSERT_EQUAL(list.providers[0].numa_node, 0);
     CU_ASSERT_EQUAL(list.providers[0].path.depth, 2);
+    CU_ASSERT(list.providers[0].emulated); /* allocate links to /dev/zero */
     CU_ASSERT_STRING_EQUAL(list.providers[1].name, "0000:02:00.0");
     CU_ASSERT_EQUAL(list.providers[1].available, 1048576);
     CU_ASSERT_EQUAL(list.providers[1].published, 0);

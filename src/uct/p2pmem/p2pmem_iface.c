@@ -82,7 +82,7 @@ uct_p2pmem_query_devices(uct_md_h tl_md, uct_tl_device_resource_t **devices_p,
         ucs_strncpy_zero(devices[i].name, p->name, sizeof(devices[i].name));
         devices[i].type       = UCT_DEVICE_TYPE_ACC;
         devices[i].sys_device = UCS_SYS_DEVICE_ID_UNKNOWN;
-        if (!md->selected[i].emulated) {
+        if (!p->emulated) {
             /* lets UCX relate the provider to NICs by bus distance */
             bus_id.domain   = p->addr.domain;
             bus_id.bus      = p->addr.bus;

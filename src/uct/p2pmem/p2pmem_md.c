@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 
@@ -109,13 +108,12 @@ static ucs_status_t uct_p2pmem_md_query(uct_md_h tl_md, uct_md_attr_t *md_attr)
 }
 
 /* Give up on a provider for good after an error that will not go away. */
-static void uct_p2pmem_md_disable(uct_p2pmem_md_t *md,
-                                  uct_p2pmem_md_provider_t *provider,
+static void uct_p2pmem_md_disable(uct_p2pmem_md_provider_t *provider,
                                   const ucs_p2pmem_provider_t *p, int err)
 {
     provider->disabled_errno = err;
     ucs_error("p2pmem: cannot allocate from %s%s: %s: %s. %s. Skipping this "
-              "provider.", p->name, provider->emulated ? " (emulated)" : "",
+              "provider.", p->name, p->emulated ? " (emulated)" : "",
               p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
@@ -173,7 +171,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
             status                  = UCS_OK;
             ucs_debug("p2pmem: mapped %zu bytes at %p from %s%s for '%s' "
                       "(%s)", length, address, p->name,
-                      provider->emulated ? " (emulated provider)" : "",
+                      p->emulated ? " (emulated provider)" : "",
                       alloc_name, p->allocate_path);
             break;
         }
@@ -182,7 +180,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
             ++num_exhausted;
             ucs_debug("p2pmem: %s has no room for %zu bytes", p->name, length);
         } else {
-            uct_p2pmem_md_disable(md, provider, p, err);
+            uct_p2pmem_md_disable(provider, p, err);
         }
     }
 
@@ -279,7 +277,6 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
     ucs_p2pmem_rdma_list_t rdma = {NULL, 0};
     ucs_p2pmem_select_spec_t spec;
     const ucs_p2pmem_provider_t *p;
-    struct stat st;
     unsigned *order, i;
     char bad[64];
     int ret;
@@ -319,14 +316,10 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
                                          uct_p2pmem_local_numa_node(), order,
                                          uct_p2pmem_report, NULL);
     for (i = 0; i < md->num_selected; ++i) {
-        p                      = &md->list.providers[order[i]];
-        md->selected[i].index  = order[i];
-        /* the kernel's allocate is a regular sysfs file; the development
-         * emulator makes it a link to /dev/zero */
-        md->selected[i].emulated = (lstat(p->allocate_path, &st) == 0) &&
-                                   S_ISLNK(st.st_mode);
+        p                     = &md->list.providers[order[i]];
+        md->selected[i].index = order[i];
         ucs_debug("p2pmem: provider %u: %s%s, %llu of %llu bytes available",
-                  i, p->name, md->selected[i].emulated ? " (emulated)" : "",
+                  i, p->name, p->emulated ? " (emulated)" : "",
                   (unsigned long long)p->available,
                   (unsigned long long)p->size);
     }

@@ -30,7 +30,6 @@ typedef struct uct_p2pmem_md_config {
 /* Per-provider state that changes at run time. */
 typedef struct uct_p2pmem_md_provider {
     unsigned        index;           /* into md->list.providers */
-    int             emulated;        /* allocate is a link, not the kernel's */
     int             disabled_errno;  /* refused for good (e.g. EACCES), or 0 */
     uint64_t        bytes_mapped;    /* live bytes this MD mapped from it */
     uint64_t        num_allocs;      /* successful allocations, ever */
