@@ -18,11 +18,17 @@
  *   p2p_verbs_test hold-mr ALLOCATE DEVICE SIZE
  *       register a p2pmem buffer, print READY and keep the registration
  *       until killed (to show that a pinned buffer delays unbind).
+ *   p2p_verbs_test hold-map ALLOCATE SIZE
+ *       map a p2pmem buffer (no MR), fill it, print READY; on SIGUSR1 read
+ *       it back and print "ACCESS: data intact", "ACCESS: data lost" or
+ *       "ACCESS: SIGBUS", then unmap and exit 0 (device removal test).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,13 +441,82 @@ static int cmd_hold_mr(const char *allocate, const char *dev, size_t size)
 		pause();
 }
 
+static sigjmp_buf access_fault;
+static volatile sig_atomic_t access_requested;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(access_fault, 1);
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	access_requested = 1;
+}
+
+/*
+ * Map a p2pmem buffer without registering it and report, once asked, what
+ * reading it gives.  After the provider is removed the kernel may have
+ * zapped the mapping (SIGBUS) or kept the pages; the caller asserts which.
+ */
+static int cmd_hold_map(const char *allocate, size_t size)
+{
+	struct sigaction sa = { 0 };
+	volatile unsigned char *p;
+	unsigned char *want;
+	int err, intact = 1;
+	sigset_t block, old;
+	size_t i;
+
+	p = map_p2pmem(allocate, size, &err);
+	want = malloc(size);
+	if (!p || !want) {
+		fail("hold p2pmem mapping", "%s", strerror(err));
+		return 1;
+	}
+	pattern(want, size, 7);
+	memcpy((void *)p, want, size);
+
+	sa.sa_handler = on_sigusr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+
+	/* no lost wake-up between the check and the wait */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	printf("READY\n");
+	fflush(stdout);
+	while (!access_requested)
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	if (sigsetjmp(access_fault, 1)) {
+		printf("ACCESS: SIGBUS\n");
+	} else {
+		for (i = 0; i < size; i++)
+			if (p[i] != want[i])
+				intact = 0;
+		printf("ACCESS: data %s\n", intact ? "intact" : "lost");
+	}
+	fflush(stdout);
+	munmap((void *)p, size);
+	free(want);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: p2p_verbs_test mmap ALLOCATE AVAILABLE SIZE\n"
 		"       p2p_verbs_test reg-mr-fails ALLOCATE DEVICE ERRNO\n"
 		"       p2p_verbs_test rdma ALLOCATE DEVICE GID-INDEX SIZE\n"
-		"       p2p_verbs_test hold-mr ALLOCATE DEVICE SIZE\n");
+		"       p2p_verbs_test hold-mr ALLOCATE DEVICE SIZE\n"
+		"       p2p_verbs_test hold-map ALLOCATE SIZE\n");
 	exit(2);
 }
 
@@ -456,6 +531,8 @@ int main(int argc, char **argv)
 				strtoul(argv[5], NULL, 0));
 	if (argc == 5 && !strcmp(argv[1], "hold-mr"))
 		return cmd_hold_mr(argv[2], argv[3], strtoul(argv[4], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "hold-map"))
+		return cmd_hold_map(argv[2], strtoul(argv[3], NULL, 0));
 	usage();
 	return 2;
 }
