@@ -49,20 +49,6 @@ uct_md_ops_t uct_p2pmem_md_ops = {
                               ucs_empty_function_return_unsupported
 };
 
-/*
- * UCP packs a remote key for every domain that holds the memory, ours
- * included; it is empty (rkey_packed_size is 0) because peers reach the
- * memory through the NIC's registration, never through this domain.
- */
-static ucs_status_t
-uct_p2pmem_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
-                       uct_rkey_t *rkey_p, void **handle_p)
-{
-    *rkey_p   = 0;
-    *handle_p = NULL;
-    return UCS_OK;
-}
-
 uct_component_t uct_p2pmem_component = {
     .query_md_resources = uct_md_query_single_md_resource,
     .md_open            = uct_p2pmem_md_open,

@@ -304,6 +304,20 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
     return UCS_OK;
 }
 
+/*
+ * UCP packs a remote key for every domain that holds the memory, ours
+ * included; it is empty (rkey_packed_size is 0) because peers reach the
+ * memory through the NIC's registration, never through this domain.
+ */
+ucs_status_t
+uct_p2pmem_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
+                       uct_rkey_t *rkey_p, void **handle_p)
+{
+    *rkey_p   = 0;
+    *handle_p = NULL;
+    return UCS_OK;
+}
+
 ucs_status_t
 uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
                    const uct_md_config_t *uct_md_config, uct_md_h *md_p)
