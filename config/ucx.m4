@@ -14,16 +14,23 @@ Install them with scripts/install-deps (Debian: libucx-dev).])])
     UCX_LIBDIR=`$PKG_CONFIG --variable=libdir ucx`
     AC_SUBST([UCX_VERSION])
 
+    # Supported releases, one p2pmem_compat_<api>.c each (the internal
+    # component interface differs between them).
+    p2pmem_ucx_supported="1.13.x (Debian 12) and 1.18.x (Debian 13)"
     AC_MSG_CHECKING([whether UCX $UCX_VERSION is supported])
     case "$UCX_VERSION" in
     1.13.*) UCX_API=113 ;;
+    1.18.*) UCX_API=118 ;;
     *) AC_MSG_RESULT([no])
        AC_MSG_ERROR([UCX $UCX_VERSION is not supported: this release of
-ucx-p2pmem supports UCX 1.13.x (the internal component interface changes
-between UCX releases)]) ;;
+ucx-p2pmem supports UCX $p2pmem_ucx_supported. The internal component
+interface changes between UCX releases; install a supported UCX (Debian 12 or
+13 packages) or port src/uct/p2pmem/p2pmem_compat_<api>.c]) ;;
     esac
-    AC_MSG_RESULT([yes])
+    AC_MSG_RESULT([yes, component interface $UCX_API])
     AC_SUBST([UCX_API])
+    AM_CONDITIONAL([UCX_API_113], [test "$UCX_API" = 113])
+    AM_CONDITIONAL([UCX_API_118], [test "$UCX_API" = 118])
 
     AC_ARG_WITH([ucx-src],
         [AS_HELP_STRING([--with-ucx-src=DIR],

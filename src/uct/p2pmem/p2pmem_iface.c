@@ -8,6 +8,7 @@
 
 #include "p2pmem_iface.h"
 #include "p2pmem_md.h"
+#include "p2pmem_compat.h"
 
 #include <ucs/debug/log.h>
 #include <ucs/debug/memtrack_int.h>
@@ -25,8 +26,8 @@ static ucs_config_field_t uct_p2pmem_iface_config_table[] = {
     {NULL}
 };
 
-static ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
-                                           uct_iface_attr_t *iface_attr)
+ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
+                                    uct_iface_attr_t *iface_attr)
 {
     uct_p2pmem_iface_t *iface = ucs_derived_of(tl_iface, uct_p2pmem_iface_t);
 
@@ -46,13 +47,6 @@ static ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
     iface_attr->overhead            = 0;
     iface_attr->priority            = 0;
     return UCS_OK;
-}
-
-static int uct_p2pmem_iface_is_reachable(const uct_iface_h tl_iface,
-                                         const uct_device_addr_t *dev_addr,
-                                         const uct_iface_addr_t *iface_addr)
-{
-    return 0;
 }
 
 static ucs_status_t
@@ -101,44 +95,6 @@ uct_p2pmem_query_devices(uct_md_h tl_md, uct_tl_device_resource_t **devices_p,
     return UCS_OK;
 }
 
-static UCS_CLASS_DECLARE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
-
-static uct_iface_ops_t uct_p2pmem_iface_ops = {
-    .ep_flush                 = uct_base_ep_flush,
-    .ep_fence                 = uct_base_ep_fence,
-    .ep_pending_add           = (uct_ep_pending_add_func_t)
-                                ucs_empty_function_return_busy,
-    .ep_pending_purge         = (uct_ep_pending_purge_func_t)
-                                ucs_empty_function,
-    .ep_create                = (uct_ep_create_func_t)
-                                ucs_empty_function_return_unsupported,
-    .ep_destroy               = (uct_ep_destroy_func_t)ucs_empty_function,
-    .iface_flush              = uct_base_iface_flush,
-    .iface_fence              = uct_base_iface_fence,
-    .iface_progress_enable    = (uct_iface_progress_enable_func_t)
-                                ucs_empty_function,
-    .iface_progress_disable   = (uct_iface_progress_disable_func_t)
-                                ucs_empty_function,
-    .iface_progress           = (uct_iface_progress_func_t)
-                                ucs_empty_function_return_zero,
-    .iface_close              = UCS_CLASS_DELETE_FUNC_NAME(uct_p2pmem_iface_t),
-    .iface_query              = uct_p2pmem_iface_query,
-    .iface_get_device_address = (uct_iface_get_device_address_func_t)
-                                ucs_empty_function_return_success,
-    .iface_get_address        = (uct_iface_get_address_func_t)
-                                ucs_empty_function_return_success,
-    .iface_is_reachable       = uct_p2pmem_iface_is_reachable
-};
-
-static uct_iface_internal_ops_t uct_p2pmem_iface_internal_ops = {
-    .iface_estimate_perf = uct_base_iface_estimate_perf,
-    .iface_vfs_refresh   = (uct_iface_vfs_refresh_func_t)ucs_empty_function,
-    .ep_query            = (uct_ep_query_func_t)
-                           ucs_empty_function_return_unsupported,
-    .ep_invalidate       = (uct_ep_invalidate_func_t)
-                           ucs_empty_function_return_unsupported
-};
-
 static UCS_CLASS_INIT_FUNC(uct_p2pmem_iface_t, uct_md_h md,
                            uct_worker_h worker,
                            const uct_iface_params_t *params,
@@ -170,7 +126,7 @@ UCS_CLASS_DEFINE(uct_p2pmem_iface_t, uct_base_iface_t);
 static UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_iface_t, uct_iface_t, uct_md_h,
                                  uct_worker_h, const uct_iface_params_t*,
                                  const uct_iface_config_t*);
-static UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
+UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
 
 UCT_TL_DEFINE(&uct_p2pmem_component, p2pmem, uct_p2pmem_query_devices,
               uct_p2pmem_iface_t, "P2PMEM_", uct_p2pmem_iface_config_table,

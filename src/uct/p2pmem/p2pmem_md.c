@@ -7,6 +7,7 @@
 #endif
 
 #include "p2pmem_md.h"
+#include "p2pmem_compat.h"
 
 #include <ucs/debug/log.h>
 #include <ucs/debug/memtrack_int.h>
@@ -82,29 +83,18 @@ static int uct_p2pmem_local_numa_node(void)
     return (getcpu(&cpu, &node) == 0) ? (int)node : UCS_P2PMEM_NUMA_UNKNOWN;
 }
 
-static ucs_status_t uct_p2pmem_md_query(uct_md_h tl_md, uct_md_attr_t *md_attr)
+void uct_p2pmem_md_caps(uct_md_h tl_md, uct_p2pmem_md_caps_t *caps)
 {
     uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
-    uint64_t max_size   = 0;
     unsigned i;
 
+    caps->max_alloc = 0;
     for (i = 0; i < md->num_selected; ++i) {
-        max_size = ucs_max(max_size, uct_p2pmem_md_provider(md, i)->size);
+        caps->max_alloc = ucs_max(caps->max_alloc,
+                                  uct_p2pmem_md_provider(md, i)->size);
     }
-
     /* no provider, nothing to allocate: UCP then skips this domain */
-    md_attr->cap.flags            = (md->num_selected > 0) ?
-                                    UCT_MD_FLAG_ALLOC : 0;
-    md_attr->cap.alloc_mem_types  = UCS_BIT(UCS_MEMORY_TYPE_HOST);
-    md_attr->cap.access_mem_types = UCS_BIT(UCS_MEMORY_TYPE_HOST);
-    md_attr->cap.reg_mem_types    = 0;
-    md_attr->cap.detect_mem_types = 0;
-    md_attr->cap.max_alloc        = max_size;
-    md_attr->cap.max_reg          = 0;
-    md_attr->rkey_packed_size     = 0;
-    md_attr->reg_cost             = ucs_linear_func_make(0, 0);
-    memset(&md_attr->local_cpus, 0xff, sizeof(md_attr->local_cpus));
-    return UCS_OK;
+    caps->can_alloc = (md->num_selected > 0);
 }
 
 /* Give up on a provider for good after an error that will not go away. */
@@ -117,7 +107,7 @@ static void uct_p2pmem_md_disable(uct_p2pmem_md_provider_t *provider,
               p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
-static ucs_status_t
+ucs_status_t
 uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                         ucs_memory_type_t mem_type, unsigned flags,
                         const char *alloc_name, uct_mem_h *memh_p)
@@ -208,7 +198,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     return UCS_OK;
 }
 
-static ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
+ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
 {
     uct_p2pmem_md_t *md     = ucs_derived_of(tl_md, uct_p2pmem_md_t);
     uct_p2pmem_memh_t *memh = tl_memh;
@@ -232,7 +222,7 @@ static ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
     return UCS_OK;
 }
 
-static void uct_p2pmem_md_close(uct_md_h tl_md)
+void uct_p2pmem_md_close(uct_md_h tl_md)
 {
     uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
     unsigned i;
@@ -249,26 +239,6 @@ static void uct_p2pmem_md_close(uct_md_h tl_md)
     ucs_p2pmem_list_free(&md->list);
     ucs_free(md);
 }
-
-static uct_md_ops_t uct_p2pmem_md_ops = {
-    .close                  = uct_p2pmem_md_close,
-    .query                  = uct_p2pmem_md_query,
-    .mem_alloc              = uct_p2pmem_md_mem_alloc,
-    .mem_free               = uct_p2pmem_md_mem_free,
-    .mem_advise             = (uct_md_mem_advise_func_t)
-                              ucs_empty_function_return_unsupported,
-    .mem_reg                = (uct_md_mem_reg_func_t)
-                              ucs_empty_function_return_unsupported,
-    .mem_dereg              = (uct_md_mem_dereg_func_t)
-                              ucs_empty_function_return_unsupported,
-    .mem_query              = (uct_md_mem_query_func_t)
-                              ucs_empty_function_return_unsupported,
-    .mkey_pack              = (uct_md_mkey_pack_func_t)
-                              ucs_empty_function_return_success,
-    .is_sockaddr_accessible = ucs_empty_function_return_zero_int,
-    .detect_memory_type     = (uct_md_detect_memory_type_func_t)
-                              ucs_empty_function_return_unsupported
-};
 
 /* Discover and select providers according to the configuration. */
 static ucs_status_t
@@ -339,7 +309,7 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
  * included; it is empty (rkey_packed_size is 0) because peers reach the
  * memory through the NIC's registration, never through this domain.
  */
-static ucs_status_t
+ucs_status_t
 uct_p2pmem_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
                        uct_rkey_t *rkey_p, void **handle_p)
 {
@@ -348,7 +318,7 @@ uct_p2pmem_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
     return UCS_OK;
 }
 
-static ucs_status_t
+ucs_status_t
 uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
                    const uct_md_config_t *uct_md_config, uct_md_h *md_p)
 {
@@ -382,28 +352,3 @@ uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
     *md_p = &md->super;
     return UCS_OK;
 }
-
-uct_component_t uct_p2pmem_component = {
-    .query_md_resources = uct_md_query_single_md_resource,
-    .md_open            = uct_p2pmem_md_open,
-    .cm_open            = (uct_component_cm_open_func_t)
-                          ucs_empty_function_return_unsupported,
-    .rkey_unpack        = uct_p2pmem_rkey_unpack,
-    .rkey_ptr           = (uct_component_rkey_ptr_func_t)
-                          ucs_empty_function_return_unsupported,
-    .rkey_release       = (uct_component_rkey_release_func_t)
-                          ucs_empty_function_return_success,
-    .name               = UCT_P2PMEM_NAME,
-    .md_config          = {
-        .name           = "P2PDMA memory domain",
-        .prefix         = "P2PMEM_",
-        .table          = uct_p2pmem_md_config_table,
-        .size           = sizeof(uct_p2pmem_md_config_t),
-    },
-    .cm_config          = UCS_CONFIG_EMPTY_GLOBAL_LIST_ENTRY,
-    .tl_list            = UCT_COMPONENT_TL_LIST_INITIALIZER(
-                                  &uct_p2pmem_component),
-    .flags              = 0,
-    .md_vfs_init        = (uct_component_md_vfs_init_func_t)ucs_empty_function
-};
-UCT_COMPONENT_REGISTER(&uct_p2pmem_component);

@@ -1,0 +1,53 @@
+/*
+ * ucx-p2pmem: what differs between the UCX releases the component supports.
+ *
+ * UCX's internal component interface is not stable: the memory domain's
+ * query, registration and key-packing hooks, the component's remote-key
+ * hooks and the transport's reachability hooks changed between 1.13 and
+ * 1.18. The component's logic (p2pmem_md.c, p2pmem_iface.c) is written
+ * once against the version-neutral functions below; each supported release
+ * has one p2pmem_compat_<api>.c that fills UCX's tables with them, and
+ * configure picks the file matching the installed UCX (UCX_API).
+ */
+
+#ifndef UCT_P2PMEM_COMPAT_H_
+#define UCT_P2PMEM_COMPAT_H_
+
+#include "p2pmem_md.h"
+#include "p2pmem_iface.h"
+
+/* What the memory domain can do, as any UCX release needs to hear it. */
+typedef struct uct_p2pmem_md_caps {
+    int      can_alloc;   /* at least one provider is selected */
+    uint64_t max_alloc;   /* largest selected provider, bytes */
+} uct_p2pmem_md_caps_t;
+
+/* ---- version-neutral: p2pmem_md.c ---- */
+void uct_p2pmem_md_caps(uct_md_h md, uct_p2pmem_md_caps_t *caps);
+ucs_status_t uct_p2pmem_md_open(uct_component_t *component,
+                                const char *md_name,
+                                const uct_md_config_t *md_config,
+                                uct_md_h *md_p);
+void uct_p2pmem_md_close(uct_md_h md);
+ucs_status_t uct_p2pmem_md_mem_alloc(uct_md_h md, size_t *length_p,
+                                     void **address_p,
+                                     ucs_memory_type_t mem_type,
+                                     unsigned flags, const char *alloc_name,
+                                     uct_mem_h *memh_p);
+ucs_status_t uct_p2pmem_md_mem_free(uct_md_h md, uct_mem_h memh);
+ucs_status_t uct_p2pmem_rkey_unpack(uct_component_t *component,
+                                    const void *rkey_buffer,
+                                    uct_rkey_t *rkey_p, void **handle_p);
+
+/* ---- version-neutral: p2pmem_iface.c ---- */
+ucs_status_t uct_p2pmem_iface_query(uct_iface_h iface,
+                                    uct_iface_attr_t *iface_attr);
+UCS_CLASS_DECLARE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
+
+/* ---- per release: p2pmem_compat_<api>.c ---- */
+extern uct_md_ops_t              uct_p2pmem_md_ops;
+extern uct_iface_ops_t           uct_p2pmem_iface_ops;
+extern uct_iface_internal_ops_t  uct_p2pmem_iface_internal_ops;
+/* uct_p2pmem_component (p2pmem_md.h) is defined there too */
+
+#endif
