@@ -107,6 +107,34 @@ static void uct_p2pmem_md_disable(uct_p2pmem_md_provider_t *provider,
               p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
+/* Probe once per provider whether RDMA devices can pin its memory; if not,
+ * give the mapping back and skip the provider for good. */
+static int uct_p2pmem_md_regcheck_ok(uct_p2pmem_md_provider_t *provider,
+                                     const ucs_p2pmem_provider_t *p,
+                                     void *address, size_t length)
+{
+    char rdma_dev[64] = "";
+    int err;
+
+    provider->reg_checked = 1;
+    err = uct_p2pmem_md_regcheck(address, rdma_dev, sizeof(rdma_dev));
+    if (err == 0) {
+        return 1;
+    }
+
+    ucs_p2pmem_unmap(address, length);
+    provider->disabled_errno = err;
+    ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
+              "(ibv_reg_mr: %s): this kernel does not let RDMA pin P2PDMA "
+              "memory. Skipping this provider; UCX falls back to the next "
+              "UCX_ALLOC_PRIO method. Fix: boot a kernel with "
+              "kernel-patches/v6.12 (see README), or set "
+              "UCX_P2PMEM_REG_CHECK=n if no RDMA transport will use p2pmem.",
+              rdma_dev, p->name, p->emulated ? " (emulated)" : "",
+              strerror(err));
+    return 0;
+}
+
 ucs_status_t
 uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                         ucs_memory_type_t mem_type, unsigned flags,
@@ -151,6 +179,10 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
         }
 
         address = ucs_p2pmem_map(p, length, &err);
+        if ((address != NULL) && md->reg_check && !provider->reg_checked &&
+            !uct_p2pmem_md_regcheck_ok(provider, p, address, length)) {
+            continue;
+        }
         if (address != NULL) {
             memh->address           = address;
             memh->length            = length;
@@ -338,6 +370,7 @@ uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
     md->super.ops       = &uct_p2pmem_md_ops;
     md->super.component = &uct_p2pmem_component;
     md->alloc_internal  = config->alloc_internal;
+    md->reg_check       = config->reg_check;
     pthread_mutex_init(&md->lock, NULL);
 
     status = uct_p2pmem_md_select(md, config);

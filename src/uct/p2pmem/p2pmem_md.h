@@ -25,12 +25,14 @@ typedef struct uct_p2pmem_md_config {
     char            *sysfs_root;     /* PCI device directory to scan */
     char            *devices;        /* "auto", "all" or PCI addresses */
     int             alloc_internal;  /* also serve UCX-internal pools */
+    int             reg_check;       /* probe RDMA registration first */
 } uct_p2pmem_md_config_t;
 
 /* Per-provider state that changes at run time. */
 typedef struct uct_p2pmem_md_provider {
     unsigned        index;           /* into md->list.providers */
     int             disabled_errno;  /* refused for good (e.g. EACCES), or 0 */
+    int             reg_checked;     /* RDMA registration probed already */
     uint64_t        bytes_mapped;    /* live bytes this MD mapped from it */
     uint64_t        num_allocs;      /* successful allocations, ever */
 } uct_p2pmem_md_provider_t;
@@ -41,6 +43,7 @@ typedef struct uct_p2pmem_md {
     uct_p2pmem_md_provider_t *selected;   /* selected providers, best first */
     unsigned                  num_selected;
     int                       alloc_internal;
+    int                       reg_check;
     int                       exhausted;  /* warned about exhaustion already */
     pthread_mutex_t           lock;       /* guards the run-time state */
 } uct_p2pmem_md_t;
@@ -57,5 +60,9 @@ uct_p2pmem_md_provider(const uct_p2pmem_md_t *md, unsigned i)
 {
     return &md->list.providers[md->selected[i].index];
 }
+
+/* 0 if every RDMA device can register memory at address (or there is none);
+ * else the errno of the first refusal, with that device's name. */
+int uct_p2pmem_md_regcheck(void *address, char *refused_by, size_t max);
 
 #endif
