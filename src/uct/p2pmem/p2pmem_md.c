@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -117,6 +118,55 @@ static void uct_p2pmem_md_disable(uct_p2pmem_md_provider_t *provider,
               p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
+static double uct_p2pmem_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + (ts.tv_nsec * 1e-9);
+}
+
+/*
+ * Say once that the pools ran dry. An episode ends when memory is freed;
+ * a new one is reported only after UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL, so
+ * that threads racing for a nearly full pool (free, exhaust, free, ...) do
+ * not flood the log; the next warning counts what fell back meanwhile.
+ * Called with md->lock held.
+ */
+static void uct_p2pmem_md_exhausted(uct_p2pmem_md_t *md, size_t length,
+                                    const char *alloc_name,
+                                    unsigned num_exhausted)
+{
+    double now = uct_p2pmem_now();
+
+    ++md->fallbacks;
+    if (md->exhausted) {
+        return;
+    }
+    md->exhausted = 1;
+    if ((md->last_warn != 0) &&
+        (now - md->last_warn < UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL)) {
+        ucs_debug("p2pmem: device memory exhausted again (%zu bytes for "
+                  "'%s')", length, alloc_name);
+        return;
+    }
+
+    if (md->last_warn == 0) {
+        ucs_warn("p2pmem: device memory exhausted (%zu bytes requested for "
+                 "'%s' from %u provider(s)); allocations fall back to the "
+                 "next UCX_ALLOC_PRIO method until memory is freed", length,
+                 alloc_name, num_exhausted);
+    } else {
+        ucs_warn("p2pmem: device memory exhausted again (%zu bytes requested "
+                 "for '%s' from %u provider(s)); %llu allocation(s) fell back "
+                 "to the next UCX_ALLOC_PRIO method since the last warning",
+                 length, alloc_name, num_exhausted,
+                 (unsigned long long)md->fallbacks);
+    }
+    md->last_warn = now;
+    md->fallbacks = 0;
+}
+
 static ucs_status_t
 uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                         ucs_memory_type_t mem_type, unsigned flags,
@@ -185,13 +235,8 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     }
 
     if (status != UCS_OK) {
-        if ((num_exhausted > 0) && !md->exhausted) {
-            /* once per episode: it ends when memory comes back */
-            md->exhausted = 1;
-            ucs_warn("p2pmem: device memory exhausted (%zu bytes requested "
-                     "for '%s' from %u provider(s)); allocations fall back to "
-                     "the next UCX_ALLOC_PRIO method until memory is freed",
-                     length, alloc_name, num_exhausted);
+        if (num_exhausted > 0) {
+            uct_p2pmem_md_exhausted(md, length, alloc_name, num_exhausted);
         }
         uct_p2pmem_failure_explained = 1;
     }
