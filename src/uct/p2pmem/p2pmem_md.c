@@ -118,6 +118,20 @@ static void uct_p2pmem_md_disable(uct_p2pmem_md_provider_t *provider,
               p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
+static const ucs_p2pmem_provider_t *
+uct_p2pmem_md_largest(const uct_p2pmem_md_t *md)
+{
+    const ucs_p2pmem_provider_t *best = uct_p2pmem_md_provider(md, 0);
+    unsigned i;
+
+    for (i = 1; i < md->num_selected; ++i) {
+        if (uct_p2pmem_md_provider(md, i)->size > best->size) {
+            best = uct_p2pmem_md_provider(md, i);
+        }
+    }
+    return best;
+}
+
 static double uct_p2pmem_now(void)
 {
     struct timespec ts;
@@ -177,7 +191,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     const ucs_p2pmem_provider_t *p;
     uct_p2pmem_memh_t *memh;
     ucs_status_t status;
-    unsigned i, num_exhausted = 0;
+    unsigned i, num_exhausted = 0, num_oversize = 0;
     size_t length;
     void *address;
     int err;
@@ -199,7 +213,13 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
         return UCS_ERR_NO_MEMORY;
     }
 
-    length = ucs_align_up_pow2(ucs_max(*length_p, (size_t)1), ucs_get_page_size());
+    /* rounding SIZE_MAX up to a page would wrap to 0, and a 0-byte mmap
+     * fails like a broken provider: keep such lengths whole, they are
+     * larger than any provider anyway */
+    length = ucs_max(*length_p, (size_t)1);
+    if (length <= SIZE_MAX - ucs_get_page_size() + 1) {
+        length = ucs_align_up_pow2(length, ucs_get_page_size());
+    }
     status = UCS_ERR_NO_MEMORY;
 
     pthread_mutex_lock(&md->lock);
@@ -207,6 +227,11 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
         provider = &md->selected[i];
         p        = uct_p2pmem_md_provider(md, i);
         if (provider->disabled_errno != 0) {
+            continue;
+        }
+        if (length > p->size) {
+            /* can never fit: not exhaustion, and not worth a syscall */
+            ++num_oversize;
             continue;
         }
 
@@ -237,6 +262,13 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     if (status != UCS_OK) {
         if (num_exhausted > 0) {
             uct_p2pmem_md_exhausted(md, length, alloc_name, num_exhausted);
+        } else if ((num_oversize > 0) && !md->oversize_warned) {
+            md->oversize_warned = 1;
+            ucs_warn("p2pmem: %zu bytes requested for '%s' are more than any "
+                     "selected provider holds (%s: %llu bytes); such requests "
+                     "go to the next UCX_ALLOC_PRIO method", length,
+                     alloc_name, uct_p2pmem_md_largest(md)->name,
+                     (unsigned long long)uct_p2pmem_md_largest(md)->size);
         }
         uct_p2pmem_failure_explained = 1;
     }
@@ -332,6 +364,15 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
                   "'all', or PCI addresses such as 0000:01:00.0 separated by "
                   "commas", config->devices, bad);
         return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_INVALID_PARAM;
+    }
+
+    if (strcmp(config->sysfs_root, UCS_P2PMEM_DEFAULT_SYSFS_ROOT) &&
+        (access(config->sysfs_root, F_OK) != 0)) {
+        /* a path the user set that is not there is a mistake, not a
+         * machine without providers */
+        ucs_warn("UCX_P2PMEM_SYSFS_ROOT=%s: %s; no p2pmem providers (unset it "
+                 "to scan %s)", config->sysfs_root, strerror(errno),
+                 UCS_P2PMEM_DEFAULT_SYSFS_ROOT);
     }
 
     ret = ucs_p2pmem_scan(config->sysfs_root, &md->list, uct_p2pmem_report,

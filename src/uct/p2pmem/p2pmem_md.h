@@ -48,6 +48,8 @@ typedef struct uct_p2pmem_md {
     double                    last_warn;  /* when exhaustion was last warned
                                              about (monotonic s), 0: never */
     uint64_t                  fallbacks;  /* exhausted allocations since */
+    int                       oversize_warned; /* said a request was larger
+                                                  than every provider */
     pthread_mutex_t           lock;       /* guards the run-time state */
 } uct_p2pmem_md_t;
 
