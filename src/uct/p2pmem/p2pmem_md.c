@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -354,6 +355,7 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
     ucs_p2pmem_rdma_list_t rdma = {NULL, 0};
     ucs_p2pmem_select_spec_t spec;
     const ucs_p2pmem_provider_t *p;
+    struct stat st;
     unsigned *order, i;
     char bad[64];
     int ret;
@@ -366,13 +368,16 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
         return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_INVALID_PARAM;
     }
 
-    if (strcmp(config->sysfs_root, UCS_P2PMEM_DEFAULT_SYSFS_ROOT) &&
-        (access(config->sysfs_root, F_OK) != 0)) {
+    if (strcmp(config->sysfs_root, UCS_P2PMEM_DEFAULT_SYSFS_ROOT)) {
         /* a path the user set that is not there is a mistake, not a
          * machine without providers */
-        ucs_warn("UCX_P2PMEM_SYSFS_ROOT=%s: %s; no p2pmem providers (unset it "
-                 "to scan %s)", config->sysfs_root, strerror(errno),
-                 UCS_P2PMEM_DEFAULT_SYSFS_ROOT);
+        ret = (stat(config->sysfs_root, &st) != 0) ? errno :
+              !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+        if (ret != 0) {
+            ucs_warn("UCX_P2PMEM_SYSFS_ROOT=%s: %s; no p2pmem providers "
+                     "(unset it to scan %s)", config->sysfs_root,
+                     strerror(ret), UCS_P2PMEM_DEFAULT_SYSFS_ROOT);
+        }
     }
 
     ret = ucs_p2pmem_scan(config->sysfs_root, &md->list, uct_p2pmem_report,
