@@ -73,6 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(ret == -22 /* EINVAL */);
         CHECK(memchr(bad, '\0', sizeof(bad)) != NULL);
         CHECK(bad[0] != '\0');
+        /* the culprit alone, never the separators around it */
+        CHECK(strpbrk(bad, ", \t\n") == NULL);
         CHECK(spec.addrs == NULL);
     } else {
         if (spec.mode == UCS_P2PMEM_SELECT_LIST) {

@@ -267,6 +267,7 @@ static void test_parse_select(void)
     CU_ASSERT_STRING_EQUAL(bad, "nvme0");
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_select("auto,0000:01:00.0", &s, bad,
                                             sizeof(bad)), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(bad, "auto"); /* not "auto," */
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_select("0000:01:00.0,all", &s, bad,
                                             sizeof(bad)), -EINVAL);
     CU_ASSERT_STRING_EQUAL(bad, "all");

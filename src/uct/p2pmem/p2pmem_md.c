@@ -362,9 +362,11 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
 
     ret = ucs_p2pmem_parse_select(config->devices, &spec, bad, sizeof(bad));
     if (ret != 0) {
-        ucs_error("UCX_P2PMEM_DEVICES=%s: '%s' is not valid; use 'auto', "
+        /* a long value is cut so that the bad token stays in the line */
+        ucs_error("UCX_P2PMEM_DEVICES=%.64s%s: '%s' is not valid; use 'auto', "
                   "'all', or PCI addresses such as 0000:01:00.0 separated by "
-                  "commas", config->devices, bad);
+                  "commas", config->devices,
+                  (strlen(config->devices) > 64) ? "..." : "", bad);
         return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_INVALID_PARAM;
     }
 
