@@ -5,7 +5,7 @@
  * it is freed.
  *
  * Usage: ucp_p2pmem_stress [-t threads] [-n cycles] [-s max_size]
- *                          [-a available_file] [-e p2pmem|any]
+ *                          [-a available_file] [-e p2pmem|any] [-m paths]
  *   -t  threads (default 8), each doing -n allocate/write/verify/free
  *       cycles (default 10000) of 1..max_size/page pages (default 64 KiB)
  *   -a  a provider's "available" file (emulated pool): sampled while the
@@ -13,6 +13,11 @@
  *   -e  p2pmem: every allocation must be a p2pmem mapping (run with
  *       UCX_ALLOC_PRIO=md:p2pmem so nothing falls back); any: falling back
  *       to host memory is allowed (exhaustion under contention) and counted
+ *   -m  comma-separated paths the threads take in turn, cycle by cycle:
+ *       ucp (ucp_mem_map ALLOCATE, the default), api (p2pmem_alloc/free) and
+ *       malloc (malloc/free, p2pmem when libp2pmem_preload.so is preloaded
+ *       with P2PMEM_THRESHOLD at most a page): "ucp,api,malloc" runs all
+ *       three at once
  * The worker is UCS_THREAD_MODE_MULTI and every thread progresses it
  * between cycles. Prints "PASS: ..."/"FAIL: ..." per check and
  * "N passed, N failed".
@@ -20,10 +25,12 @@
 
 #define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <ucp/api/ucp.h>
+#include <p2pmem.h>
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +64,7 @@ typedef struct {
     unsigned long     bad_words;    /* pattern mismatches */
     unsigned long     not_zero;     /* fresh memory that was not zeroed */
     unsigned long     bytes;
+    unsigned long     per_path[3];  /* cycles by path */
     char              error[256];   /* first failure, for the report */
 } worker_arg_t;
 
@@ -67,6 +75,11 @@ static size_t        max_size   = 65536;
 static size_t        page_size;
 static int           need_p2pmem = 1;
 static atomic_int    running;
+
+enum { PATH_UCP, PATH_API, PATH_MALLOC, PATH_MAX };
+static const char *path_names[PATH_MAX] = {"ucp", "api", "malloc"};
+static unsigned paths[PATH_MAX] = {PATH_UCP};
+static unsigned num_paths = 1;
 
 /* Address ranges of p2pmem mappings, read from /proc/self/maps on demand. */
 static int is_p2pmem(const void *address)
@@ -94,6 +107,20 @@ static int is_p2pmem(const void *address)
     return found;
 }
 
+static void note(worker_arg_t *arg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note(worker_arg_t *arg, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (arg->error[0] == '\0') {
+        va_start(ap, fmt);
+        vsnprintf(arg->error, sizeof(arg->error), fmt, ap);
+        va_end(ap);
+    }
+}
+
 static uint64_t pattern(unsigned id, unsigned long cycle, size_t word)
 {
     /* distinct per thread, cycle and offset; never zero */
@@ -114,6 +141,7 @@ static void *worker_thread(void *p)
     uint64_t *buf;
     void *rkey;
     size_t rkey_size;
+    unsigned path;
     int p2p;
 
     params.field_mask = UCP_MEM_MAP_PARAM_FIELD_LENGTH |
@@ -126,37 +154,59 @@ static void *worker_thread(void *p)
 
     for (c = 0; c < num_cycles; ++c) {
         size = page_size * (1 + (rand_r(&seed) % (max_size / page_size)));
-        params.length = size;
-        status = ucp_mem_map(context, &params, &memh);
-        if (status != UCS_OK) {
-            if (arg->map_failures++ == 0) {
-                snprintf(arg->error, sizeof(arg->error), "thread %u cycle %lu:"
-                         " ucp_mem_map(%zu) failed: %s", arg->id, c, size,
-                         ucs_status_string(status));
+        path = paths[(c + arg->id) % num_paths];
+        ++arg->per_path[path];
+        switch (path) {
+        case PATH_UCP:
+            params.length = size;
+            status = ucp_mem_map(context, &params, &memh);
+            if (status != UCS_OK) {
+                ++arg->map_failures;
+                note(arg, "thread %u cycle %lu: ucp_mem_map(%zu) failed: %s",
+                     arg->id, c, size, ucs_status_string(status));
+                continue;
             }
-            continue;
+            attr.field_mask = UCP_MEM_ATTR_FIELD_ADDRESS |
+                              UCP_MEM_ATTR_FIELD_LENGTH;
+            ucp_mem_query(memh, &attr);
+            buf = attr.address;
+            /* where the memory came from (reading /proc/self/maps is
+             * slow): with -e p2pmem the first cycles of each thread, the
+             * rest cannot be anything else (UCX_ALLOC_PRIO has no
+             * fallback); with -e any every cycle, to count fallbacks */
+            p2p = (!need_p2pmem || (c < 16)) ? is_p2pmem(buf) : 1;
+            break;
+        case PATH_API:
+            buf = p2pmem_alloc(size);
+            if (buf == NULL) {
+                ++arg->map_failures;
+                note(arg, "thread %u cycle %lu: p2pmem_alloc(%zu) failed: %m",
+                     arg->id, c, size);
+                continue;
+            }
+            p2p = p2pmem_is_p2p(buf) && (p2pmem_size(buf) >= size);
+            break;
+        default:
+            buf = malloc(size);
+            if (buf == NULL) {
+                ++arg->map_failures;
+                note(arg, "thread %u cycle %lu: malloc(%zu) failed", arg->id,
+                     c, size);
+                continue;
+            }
+            /* the preload falls back to glibc when p2pmem is full */
+            p2p = p2pmem_is_p2p(buf);
+            break;
         }
-        attr.field_mask = UCP_MEM_ATTR_FIELD_ADDRESS |
-                          UCP_MEM_ATTR_FIELD_LENGTH;
-        ucp_mem_query(memh, &attr);
-        buf = attr.address;
-        n   = size / sizeof(*buf);
+        n = size / sizeof(*buf);
 
-        /* where the memory came from (reading /proc/self/maps is slow):
-         * with -e p2pmem the first cycles of each thread, the rest cannot
-         * be anything else; with -e any every cycle, to count fallbacks */
-        if (!need_p2pmem || (c < 16)) {
-            p2p = is_p2pmem(buf);
-        } else {
-            p2p = 1; /* UCX_ALLOC_PRIO has no fallback: it can only be */
-        }
         arg->in_p2pmem += p2p;
-        if (need_p2pmem && !p2p && (arg->error[0] == '\0')) {
-            snprintf(arg->error, sizeof(arg->error), "thread %u cycle %lu: "
-                     "%p is not a p2pmem mapping", arg->id, c, buf);
+        if (need_p2pmem && !p2p) {
+            note(arg, "thread %u cycle %lu: %s buffer %p is not in p2pmem",
+                 arg->id, c, path_names[path], (void*)buf);
         }
 
-        if (p2p) {
+        if (p2p && (path == PATH_UCP)) {
             /* a fresh device allocation is zeroed by the kernel */
             for (i = 0; i < n; i += 512) {
                 arg->not_zero += (buf[i] != 0);
@@ -168,7 +218,8 @@ static void *worker_thread(void *p)
 
         /* other threads allocate, free and progress meanwhile */
         ucp_worker_progress(worker);
-        if (ucp_rkey_pack(context, memh, &rkey, &rkey_size) == UCS_OK) {
+        if ((path == PATH_UCP) &&
+            (ucp_rkey_pack(context, memh, &rkey, &rkey_size) == UCS_OK)) {
             ucp_rkey_buffer_release(rkey);
         }
 
@@ -183,12 +234,25 @@ static void *worker_thread(void *p)
             }
         }
 
-        status = ucp_mem_unmap(context, memh);
-        if ((status != UCS_OK) && (arg->error[0] == '\0')) {
-            snprintf(arg->error, sizeof(arg->error), "thread %u cycle %lu: "
-                     "ucp_mem_unmap failed: %s", arg->id, c,
-                     ucs_status_string(status));
-            ++arg->map_failures;
+        switch (path) {
+        case PATH_UCP:
+            status = ucp_mem_unmap(context, memh);
+            if (status != UCS_OK) {
+                ++arg->map_failures;
+                note(arg, "thread %u cycle %lu: ucp_mem_unmap failed: %s",
+                     arg->id, c, ucs_status_string(status));
+            }
+            break;
+        case PATH_API:
+            if (p2pmem_free(buf) != 0) {
+                ++arg->map_failures;
+                note(arg, "thread %u cycle %lu: p2pmem_free(%p) failed: %m",
+                     arg->id, c, (void*)buf);
+            }
+            break;
+        default:
+            free(buf);
+            break;
         }
         arg->bytes += size;
         ++arg->cycles;
@@ -228,21 +292,41 @@ int main(int argc, char **argv)
     unsigned long cycles = 0, in_p2pmem = 0, map_failures = 0, bad = 0;
     unsigned long not_zero = 0, bytes = 0, samples = 0, over = 0;
     const char *first_error = NULL;
+    unsigned long per_path[PATH_MAX] = {0};
+    char *tok;
     worker_arg_t *args;
     ucs_status_t status;
     double t0, secs;
     int opt;
 
-    while ((opt = getopt(argc, argv, "t:n:s:a:e:")) != -1) {
+    while ((opt = getopt(argc, argv, "t:n:s:a:e:m:")) != -1) {
         switch (opt) {
         case 't': nthreads   = strtoul(optarg, NULL, 0); break;
         case 'n': num_cycles = strtoul(optarg, NULL, 0); break;
         case 's': max_size   = strtoull(optarg, NULL, 0); break;
         case 'a': avail_path = optarg; break;
         case 'e': need_p2pmem = !strcmp(optarg, "p2pmem"); break;
+        case 'm':
+            num_paths = 0;
+            for (tok = strtok(optarg, ","); tok != NULL;
+                 tok = strtok(NULL, ",")) {
+                for (t = 0; (t < PATH_MAX) && strcmp(tok, path_names[t]); ++t) {
+                }
+                if ((t == PATH_MAX) || (num_paths == PATH_MAX)) {
+                    fprintf(stderr, "ucp_p2pmem_stress: -m takes ucp, api "
+                            "and malloc, not '%s'\n", tok);
+                    return 2;
+                }
+                paths[num_paths++] = t;
+            }
+            if (num_paths == 0) {
+                fprintf(stderr, "ucp_p2pmem_stress: -m needs a path\n");
+                return 2;
+            }
+            break;
         default:
             fprintf(stderr, "usage: %s [-t threads] [-n cycles] [-s max_size] "
-                    "[-a available_file] [-e p2pmem|any]\n", argv[0]);
+                    "[-a available_file] [-e p2pmem|any] [-m ucp,api,malloc]\n", argv[0]);
             return 2;
         }
     }
@@ -323,6 +407,9 @@ int main(int argc, char **argv)
         bad          += args[t].bad_words;
         not_zero     += args[t].not_zero;
         bytes        += args[t].bytes;
+        for (opt = 0; opt < PATH_MAX; ++opt) {
+            per_path[opt] += args[t].per_path[opt];
+        }
         if ((first_error == NULL) && (args[t].error[0] != '\0')) {
             first_error = args[t].error;
         }
@@ -330,15 +417,17 @@ int main(int argc, char **argv)
 
     CHECK(cycles == (unsigned long)nthreads * num_cycles,
           "%u threads x %u cycles: %lu allocate/write/verify/free cycles "
-          "done, %.1f MiB in %.1f s", nthreads, num_cycles, cycles,
-          bytes / 1048576.0, secs);
-    CHECK(map_failures == 0, "no ucp_mem_map/unmap failures (%lu)%s%s",
+          "done (ucp %lu, api %lu, malloc %lu), %.1f MiB in %.1f s",
+          nthreads, num_cycles, cycles, per_path[PATH_UCP],
+          per_path[PATH_API], per_path[PATH_MALLOC], bytes / 1048576.0, secs);
+    CHECK(map_failures == 0, "no allocation or free failures (%lu)%s%s",
           map_failures, first_error ? ": " : "", first_error ? first_error : "");
     CHECK(bad == 0, "every word read back as written (%lu mismatches)%s%s",
           bad, (bad && first_error) ? ": " : "",
           (bad && first_error) ? first_error : "");
-    CHECK(not_zero == 0, "fresh p2pmem allocations were zeroed (%lu "
-          "non-zero words)", not_zero);
+    CHECK(not_zero == 0, "fresh UCP allocations from the emulated provider "
+          "were zeroed, nothing else wrote to them (%lu non-zero words)",
+          not_zero);
     if (need_p2pmem) {
         CHECK(first_error == NULL,
               "every checked allocation is a p2pmem mapping%s%s",
