@@ -221,7 +221,7 @@ static void copy_bad(char *bad, size_t bad_len, const char *tok, size_t len)
 int ucs_p2pmem_parse_select(const char *str, ucs_p2pmem_select_spec_t *spec,
                             char *bad, size_t bad_len)
 {
-    const char *p, *tok;
+    const char *p, *tok, *end;
     char buf[32];
     size_t len;
     unsigned ntok = 0;
@@ -266,11 +266,12 @@ int ucs_p2pmem_parse_select(const char *str, ucs_p2pmem_select_spec_t *spec,
             /* a keyword must stand alone */
             spec->mode = !strcmp(buf, "auto") ? UCS_P2PMEM_SELECT_AUTO :
                                                 UCS_P2PMEM_SELECT_ALL;
-            while (is_separator(*p)) {
-                ++p;
+            end = p;
+            while (is_separator(*end)) {
+                ++end;
             }
-            if ((ntok != 0) || (*p != '\0')) {
-                goto err_bad;
+            if ((ntok != 0) || (*end != '\0')) {
+                goto err_bad; /* names the keyword, not what follows */
             }
             free(addrs);
             return 0;

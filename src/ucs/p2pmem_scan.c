@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #define SYSFS_PCI_SUFFIX "/bus/pci/devices"
+/* st_size of the kernel's p2pmem/allocate (drivers/pci/p2pdma.c: SZ_1T) */
+#define ALLOCATE_FILE_SIZE (1ull << 40)
 
 static char *path_join(const char *a, const char *b)
 {
@@ -266,6 +268,29 @@ static int probe_device(const char *root, const char *name,
     /* the kernel's allocate is a regular sysfs file; the development
      * emulator (test/emu/p2pmem-emu) makes it a link to /dev/zero */
     p->emulated = S_ISLNK(st.st_mode);
+
+    /* The kernel's file claims ALLOCATE_FILE_SIZE bytes so that mmap
+     * callers that check the size accept it. A shorter regular file is
+     * not P2PDMA memory: touching its mapping past the end faults. */
+    if (stat(p->allocate_path, &st) != 0) {
+        ret = -errno;
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: %s: %s", name, p->allocate_path,
+               strerror(-ret));
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode) ||
+        (S_ISREG(st.st_mode) &&
+         ((uint64_t)st.st_size < ((p->size < ALLOCATE_FILE_SIZE) ?
+                                  p->size : ALLOCATE_FILE_SIZE)))) {
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem provider %s skipped: %s is %s, not the kernel's P2PDMA "
+               "allocation file", name, p->allocate_path,
+               S_ISDIR(st.st_mode) ? "a directory" :
+                                     "a regular file shorter than the pool");
+        ret = -EINVAL;
+        goto out;
+    }
 
     ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
            "p2pmem provider %s: size %llu available %llu published %d "

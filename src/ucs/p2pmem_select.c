@@ -164,6 +164,18 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
         rank(list, rdma, ref_node, &cands[n]);
         ++n;
     }
+    if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) && (n == 0)) {
+        /* providers exist but "auto" may not take any: say why once, the
+         * domain would otherwise just be empty */
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
+               "p2pmem: %u P2PDMA provider(s) found (%s%s), none published "
+               "(p2pmem/published is 0: the driver keeps that memory for "
+               "itself), so UCX_P2PMEM_DEVICES=auto selects none; name one in "
+               "UCX_P2PMEM_DEVICES to use it anyway", list->count,
+               list->providers[0].name, (list->count > 1) ? ", ..." : "");
+        free(cands);
+        return 0;
+    }
     qsort(cands, n, sizeof(*cands), candidate_cmp);
 
     keep = n;

@@ -40,14 +40,20 @@ static int (*real_close)(int);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static int (*real_munmap)(void *, size_t);
 
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_symbols(void)
+{
+    real_open   = dlsym(RTLD_NEXT, "open");
+    real_close  = dlsym(RTLD_NEXT, "close");
+    real_mmap   = dlsym(RTLD_NEXT, "mmap");
+    real_munmap = dlsym(RTLD_NEXT, "munmap");
+}
+
+/* once, and complete before any thread uses a pointer */
 static void init(void)
 {
-    if (real_open == NULL) {
-        real_open   = dlsym(RTLD_NEXT, "open");
-        real_close  = dlsym(RTLD_NEXT, "close");
-        real_mmap   = dlsym(RTLD_NEXT, "mmap");
-        real_munmap = dlsym(RTLD_NEXT, "munmap");
-    }
+    pthread_once(&init_once, init_symbols);
 }
 
 /* Add delta to <dir>/available if the result stays in [0, size]. */
@@ -177,14 +183,11 @@ int munmap(void *addr, size_t length)
 {
     char *dir = NULL;
     size_t mapped = 0;
-    int i, ret;
+    int i, ret, saved_errno;
 
     init();
-    ret = real_munmap(addr, length);
-    if (ret != 0) {
-        return ret;
-    }
-
+    /* take the entry out before unmapping: once the range is unmapped,
+     * another thread's mmap may get the same address and enter it again */
     pthread_mutex_lock(&lock);
     for (i = 0; i < MAX_MAPPINGS; ++i) {
         if (mappings[i].address == addr) {
@@ -196,6 +199,27 @@ int munmap(void *addr, size_t length)
         }
     }
     pthread_mutex_unlock(&lock);
+
+    ret = real_munmap(addr, length);
+    if (ret != 0) {
+        saved_errno = errno;
+        if (dir != NULL) { /* still mapped: put the entry back */
+            pthread_mutex_lock(&lock);
+            for (i = 0; i < MAX_MAPPINGS; ++i) {
+                if (mappings[i].address == NULL) {
+                    mappings[i].address = addr;
+                    mappings[i].length  = mapped;
+                    mappings[i].dir     = dir;
+                    dir                 = NULL;
+                    break;
+                }
+            }
+            pthread_mutex_unlock(&lock);
+            free(dir);
+        }
+        errno = saved_errno;
+        return ret;
+    }
 
     if (dir != NULL) {
         adjust_available(dir, (long long)mapped);

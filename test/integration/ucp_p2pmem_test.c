@@ -4,10 +4,12 @@
  * of one process, over whatever UCX_TLS selects. Checks where the memory came
  * from (/proc/self/maps) and every byte moved.
  *
- * Usage: ucp_p2pmem_test [-e p2pmem|host] [-s size[,size...]] [-n count]
+ * Usage: ucp_p2pmem_test [-e p2pmem|host] [-s size[,size...]] [-n count] [-z]
  *   -e  what the allocations must be: p2pmem (a mapping of a p2pmem provider)
  *       or host (anything else)
  *   -n  number of extra allocations to make and free (exhaustion tests)
+ *   -z  lengths nothing can allocate (64 TiB, SIZE_MAX): must be refused,
+ *       and a normal allocation must still work after them; and 0 bytes
  * Prints "PASS: ..."/"FAIL: ..." per check and "N passed, N failed".
  */
 
@@ -297,6 +299,36 @@ static void test_many(ucp_context_h ctx, unsigned count, size_t size)
     free(memh);
 }
 
+/* Lengths no allocator can serve: each must be refused with an error
+ * status (and whatever message UCX and the module print), never crash. */
+static void test_edge(ucp_context_h ctx)
+{
+    static const size_t lengths[] = {(size_t)1 << 46, SIZE_MAX - 4095,
+                                     SIZE_MAX, (size_t)1 << 46};
+    ucs_status_t status;
+    ucp_mem_h memh;
+    void *address;
+    unsigned i;
+
+    /* UCP answers a 0-byte ALLOCATE itself, with an empty handle */
+    status = map_alloc(ctx, 0, &memh, &address);
+    printf("edge: ucp_mem_map(ALLOCATE, 0): %s\n", ucs_status_string(status));
+    CHECK((status == UCS_OK) && (ucp_mem_unmap(ctx, memh) == UCS_OK),
+          "ucp_mem_map(ALLOCATE) of 0 bytes: an empty handle that unmaps "
+          "(%s)", ucs_status_string(status));
+
+    for (i = 0; i < sizeof(lengths) / sizeof(lengths[0]); ++i) {
+        status = map_alloc(ctx, lengths[i], &memh, &address);
+        printf("edge: ucp_mem_map(ALLOCATE, %zu): %s\n", lengths[i],
+               ucs_status_string(status));
+        CHECK(status != UCS_OK, "ucp_mem_map(ALLOCATE) of %zu bytes refused "
+              "(%s)", lengths[i], ucs_status_string(status));
+        if (status == UCS_OK) {
+            ucp_mem_unmap(ctx, memh);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *expect = "p2pmem", *sizes = "8,4096,65536,1048576,4194304";
@@ -306,11 +338,12 @@ int main(int argc, char **argv)
     ucp_context_h ctx;
     ucs_status_t status;
     unsigned many = 0;
+    int edge = 0;
     char *list, *tok, *save;
     void *req;
     int c;
 
-    while ((c = getopt(argc, argv, "e:s:n:")) != -1) {
+    while ((c = getopt(argc, argv, "e:s:n:z")) != -1) {
         switch (c) {
         case 'e':
             expect = optarg;
@@ -321,9 +354,12 @@ int main(int argc, char **argv)
         case 'n':
             many = (unsigned)strtoul(optarg, NULL, 0);
             break;
+        case 'z':
+            edge = 1;
+            break;
         default:
             fprintf(stderr, "usage: %s [-e p2pmem|host|any] [-s sizes] "
-                    "[-n count]\n", argv[0]);
+                    "[-n count] [-z]\n", argv[0]);
             return 2;
         }
     }
@@ -346,6 +382,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (edge) {
+        test_edge(ctx); /* then the sizes: the provider must still serve */
+    }
     if (many > 0) {
         test_many(ctx, many, strtoul(sizes, NULL, 0));
     } else {

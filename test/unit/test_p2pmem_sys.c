@@ -267,6 +267,7 @@ static void test_parse_select(void)
     CU_ASSERT_STRING_EQUAL(bad, "nvme0");
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_select("auto,0000:01:00.0", &s, bad,
                                             sizeof(bad)), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(bad, "auto"); /* not "auto," */
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_select("0000:01:00.0,all", &s, bad,
                                             sizeof(bad)), -EINVAL);
     CU_ASSERT_STRING_EQUAL(bad, "all");
@@ -442,6 +443,33 @@ static void test_scan_missing_allocate(void)
     snprintf(p, sizeof(p), "%s/0000:09:00.0/p2pmem/allocate", pci_root);
     CU_ASSERT_EQUAL(unlink(p), 0);
     expect_skipped("Linux 6.2");
+}
+
+/* allocate replaced by something that is not the kernel's file */
+static void replace_allocate(int as_dir)
+{
+    char p[PATH_MAX];
+
+    make_provider(BAD_CHAIN, "4096\n", "4096\n", "1\n", "0\n");
+    snprintf(p, sizeof(p), "%s/0000:09:00.0/p2pmem/allocate", pci_root);
+    CU_ASSERT_EQUAL(unlink(p), 0);
+    if (as_dir) {
+        CU_ASSERT_EQUAL(mkdir(p, 0755), 0);
+    } else {
+        writef(p, "%s", ""); /* mapping it would fault past its end */
+    }
+}
+
+static void test_scan_allocate_dir(void)
+{
+    replace_allocate(1);
+    expect_skipped("is a directory, not the kernel's P2PDMA allocation file");
+}
+
+static void test_scan_allocate_short_file(void)
+{
+    replace_allocate(0);
+    expect_skipped("a regular file shorter than the pool");
 }
 
 static void test_scan_p2pmem_not_dir(void)
@@ -620,7 +648,14 @@ static void test_select_auto_none_published(void)
                   "0\n");
     scan_ok(&list);
     CU_ASSERT_EQUAL(select_with(&list, "auto", NULL, 0, order), 0);
+    /* an empty selection is explained, with the way out */
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_WARN], 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_WARN],
+                                  "none published"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_WARN],
+                                  "UCX_P2PMEM_DEVICES"));
     CU_ASSERT_EQUAL(select_with(&list, "all", NULL, 0, order), 1);
+    CU_ASSERT_EQUAL(select_with(&list, "0000:03:00.0", NULL, 0, order), 1);
     ucs_p2pmem_list_free(&list);
 }
 
@@ -738,6 +773,8 @@ int main(void)
         {"bad numa_node", test_scan_bad_numa},
         {"value too long", test_scan_huge_value},
         {"missing allocate", test_scan_missing_allocate},
+        {"allocate is a directory", test_scan_allocate_dir},
+        {"allocate is a short regular file", test_scan_allocate_short_file},
         {"p2pmem not a directory", test_scan_p2pmem_not_dir},
         {"no host bridge", test_scan_no_host_bridge},
         {"missing root", test_scan_no_root},

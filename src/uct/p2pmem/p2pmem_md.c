@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -135,6 +137,69 @@ static int uct_p2pmem_md_regcheck_ok(uct_p2pmem_md_provider_t *provider,
     return 0;
 }
 
+static const ucs_p2pmem_provider_t *
+uct_p2pmem_md_largest(const uct_p2pmem_md_t *md)
+{
+    const ucs_p2pmem_provider_t *best = uct_p2pmem_md_provider(md, 0);
+    unsigned i;
+
+    for (i = 1; i < md->num_selected; ++i) {
+        if (uct_p2pmem_md_provider(md, i)->size > best->size) {
+            best = uct_p2pmem_md_provider(md, i);
+        }
+    }
+    return best;
+}
+
+static double uct_p2pmem_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + (ts.tv_nsec * 1e-9);
+}
+
+/*
+ * Say once that the pools ran dry. An episode ends when memory is freed;
+ * a new one is reported only after UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL, so
+ * that threads racing for a nearly full pool (free, exhaust, free, ...) do
+ * not flood the log; the next warning counts what fell back meanwhile.
+ * Called with md->lock held.
+ */
+static void uct_p2pmem_md_exhausted(uct_p2pmem_md_t *md, size_t length,
+                                    const char *alloc_name,
+                                    unsigned num_exhausted)
+{
+    double now = uct_p2pmem_now();
+
+    ++md->fallbacks;
+    if (md->exhausted) {
+        return;
+    }
+    md->exhausted = 1;
+    if ((md->last_warn != 0) &&
+        (now - md->last_warn < UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL)) {
+        ucs_debug("p2pmem: device memory exhausted again (%zu bytes for "
+                  "'%s')", length, alloc_name);
+        return;
+    }
+
+    if (md->last_warn == 0) {
+        ucs_warn("p2pmem: device memory exhausted (%zu bytes requested for "
+                 "'%s' from %u provider(s)); allocations fall back to the "
+                 "next UCX_ALLOC_PRIO method until memory is freed", length,
+                 alloc_name, num_exhausted);
+    } else {
+        ucs_warn("p2pmem: device memory exhausted again (%zu bytes requested "
+                 "for '%s' from %u provider(s)); %llu allocation(s) fell back "
+                 "to the next UCX_ALLOC_PRIO method since the last warning",
+                 length, alloc_name, num_exhausted,
+                 (unsigned long long)md->fallbacks);
+    }
+    md->last_warn = now;
+    md->fallbacks = 0;
+}
+
 ucs_status_t
 uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                         ucs_memory_type_t mem_type, unsigned flags,
@@ -145,7 +210,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     const ucs_p2pmem_provider_t *p;
     uct_p2pmem_memh_t *memh;
     ucs_status_t status;
-    unsigned i, num_exhausted = 0;
+    unsigned i, num_exhausted = 0, num_oversize = 0;
     size_t length;
     void *address;
     int err;
@@ -167,7 +232,13 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
         return UCS_ERR_NO_MEMORY;
     }
 
-    length = ucs_align_up_pow2(ucs_max(*length_p, (size_t)1), ucs_get_page_size());
+    /* rounding SIZE_MAX up to a page would wrap to 0, and a 0-byte mmap
+     * fails like a broken provider: keep such lengths whole, they are
+     * larger than any provider anyway */
+    length = ucs_max(*length_p, (size_t)1);
+    if (length <= SIZE_MAX - ucs_get_page_size() + 1) {
+        length = ucs_align_up_pow2(length, ucs_get_page_size());
+    }
     status = UCS_ERR_NO_MEMORY;
 
     pthread_mutex_lock(&md->lock);
@@ -175,6 +246,11 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
         provider = &md->selected[i];
         p        = uct_p2pmem_md_provider(md, i);
         if (provider->disabled_errno != 0) {
+            continue;
+        }
+        if (length > p->size) {
+            /* can never fit: not exhaustion, and not worth a syscall */
+            ++num_oversize;
             continue;
         }
 
@@ -207,13 +283,15 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     }
 
     if (status != UCS_OK) {
-        if ((num_exhausted > 0) && !md->exhausted) {
-            /* once per episode: it ends when memory comes back */
-            md->exhausted = 1;
-            ucs_warn("p2pmem: device memory exhausted (%zu bytes requested "
-                     "for '%s' from %u provider(s)); allocations fall back to "
-                     "the next UCX_ALLOC_PRIO method until memory is freed",
-                     length, alloc_name, num_exhausted);
+        if (num_exhausted > 0) {
+            uct_p2pmem_md_exhausted(md, length, alloc_name, num_exhausted);
+        } else if ((num_oversize > 0) && !md->oversize_warned) {
+            md->oversize_warned = 1;
+            ucs_warn("p2pmem: %zu bytes requested for '%s' are more than any "
+                     "selected provider holds (%s: %llu bytes); such requests "
+                     "go to the next UCX_ALLOC_PRIO method", length,
+                     alloc_name, uct_p2pmem_md_largest(md)->name,
+                     (unsigned long long)uct_p2pmem_md_largest(md)->size);
         }
         uct_p2pmem_failure_explained = 1;
     }
@@ -279,16 +357,31 @@ uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
     ucs_p2pmem_rdma_list_t rdma = {NULL, 0};
     ucs_p2pmem_select_spec_t spec;
     const ucs_p2pmem_provider_t *p;
+    struct stat st;
     unsigned *order, i;
     char bad[64];
     int ret;
 
     ret = ucs_p2pmem_parse_select(config->devices, &spec, bad, sizeof(bad));
     if (ret != 0) {
-        ucs_error("UCX_P2PMEM_DEVICES=%s: '%s' is not valid; use 'auto', "
+        /* a long value is cut so that the bad token stays in the line */
+        ucs_error("UCX_P2PMEM_DEVICES=%.64s%s: '%s' is not valid; use 'auto', "
                   "'all', or PCI addresses such as 0000:01:00.0 separated by "
-                  "commas", config->devices, bad);
+                  "commas", config->devices,
+                  (strlen(config->devices) > 64) ? "..." : "", bad);
         return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_INVALID_PARAM;
+    }
+
+    if (strcmp(config->sysfs_root, UCS_P2PMEM_DEFAULT_SYSFS_ROOT)) {
+        /* a path the user set that is not there is a mistake, not a
+         * machine without providers */
+        ret = (stat(config->sysfs_root, &st) != 0) ? errno :
+              !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+        if (ret != 0) {
+            ucs_warn("UCX_P2PMEM_SYSFS_ROOT=%s: %s; no p2pmem providers "
+                     "(unset it to scan %s)", config->sysfs_root,
+                     strerror(ret), UCS_P2PMEM_DEFAULT_SYSFS_ROOT);
+        }
     }
 
     ret = ucs_p2pmem_scan(config->sysfs_root, &md->list, uct_p2pmem_report,

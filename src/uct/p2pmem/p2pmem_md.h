@@ -17,6 +17,9 @@
 #define UCT_P2PMEM_NAME       "p2pmem"
 #define UCT_P2PMEM_USER_ALLOC "user memory" /* ucp_mem_map's allocation name */
 
+/* seconds between two warnings about exhausted device memory */
+#define UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL 10.0
+
 extern uct_component_t uct_p2pmem_component;
 extern ucs_config_field_t uct_p2pmem_md_config_table[];
 
@@ -44,7 +47,12 @@ typedef struct uct_p2pmem_md {
     unsigned                  num_selected;
     int                       alloc_internal;
     int                       reg_check;
-    int                       exhausted;  /* warned about exhaustion already */
+    int                       exhausted;  /* in an exhaustion episode */
+    double                    last_warn;  /* when exhaustion was last warned
+                                             about (monotonic s), 0: never */
+    uint64_t                  fallbacks;  /* exhausted allocations since */
+    int                       oversize_warned; /* said a request was larger
+                                                  than every provider */
     pthread_mutex_t           lock;       /* guards the run-time state */
 } uct_p2pmem_md_t;
 
