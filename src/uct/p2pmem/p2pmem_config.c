@@ -33,8 +33,8 @@ ucs_config_field_t uct_p2pmem_md_config_table[] = {
      UCS_CONFIG_TYPE_BOOL},
 
     {"REG_CHECK", "y",
-     "Before the first allocation from a provider is used, register one page\n"
-     "of it with every RDMA device. If any refuses (stock kernels do, with\n"
+     "Before the first allocation from a provider is used, register it with\n"
+     "every RDMA device. If any refuses (stock kernels do, with\n"
      "EFAULT), skip the provider with one error so that UCX falls back to its\n"
      "next allocation method instead of failing ucp_mem_map. Set to n only\n"
      "when no RDMA transport will register p2pmem.",

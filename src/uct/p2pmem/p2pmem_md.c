@@ -119,7 +119,7 @@ static int uct_p2pmem_md_regcheck_ok(uct_p2pmem_md_provider_t *provider,
     int err;
 
     provider->reg_checked = 1;
-    err = uct_p2pmem_md_regcheck(address, rdma_dev, sizeof(rdma_dev));
+    err = uct_p2pmem_md_regcheck(address, length, rdma_dev, sizeof(rdma_dev));
     if (err == 0) {
         return 1;
     }

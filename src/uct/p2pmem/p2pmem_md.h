@@ -71,6 +71,7 @@ uct_p2pmem_md_provider(const uct_p2pmem_md_t *md, unsigned i)
 
 /* 0 if every RDMA device can register memory at address (or there is none);
  * else the errno of the first refusal, with that device's name. */
-int uct_p2pmem_md_regcheck(void *address, char *refused_by, size_t max);
+int uct_p2pmem_md_regcheck(void *address, size_t length, char *refused_by,
+                           size_t max);
 
 #endif

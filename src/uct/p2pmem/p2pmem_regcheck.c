@@ -6,7 +6,7 @@
  * with every RDMA domain, and does not fall back when that fails: with
  * md:p2pmem first, ucp_mem_map fails outright and Open MPI 4.1 crashes in
  * MPI_Win_allocate's error path. So the first allocation from a provider
- * registers one page of it with each RDMA device; if any refuses, the
+ * is registered with each RDMA device once; if any refuses, the
  * provider is not used and UCX falls back to its next allocation method,
  * after one error that says why.
  */
@@ -19,13 +19,13 @@
 
 #include <ucs/debug/log.h>
 #include <ucs/sys/string.h>
-#include <ucs/sys/sys.h>
 #include <infiniband/verbs.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
-int uct_p2pmem_md_regcheck(void *address, char *refused_by, size_t max)
+int uct_p2pmem_md_regcheck(void *address, size_t length, char *refused_by,
+                           size_t max)
 {
     struct ibv_device **list;
     struct ibv_context *ctx;
@@ -50,7 +50,9 @@ int uct_p2pmem_md_regcheck(void *address, char *refused_by, size_t max)
         }
         pd = ibv_alloc_pd(ctx);
         if (pd != NULL) {
-            mr = ibv_reg_mr(pd, address, ucs_get_page_size(),
+            /* the whole mapping: with fork support on, rdma-core madvises
+             * the registered range, and part of it would split the VMA */
+            mr = ibv_reg_mr(pd, address, length,
                             IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
                             IBV_ACCESS_REMOTE_READ);
             if (mr != NULL) {
