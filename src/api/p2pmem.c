@@ -403,15 +403,16 @@ int p2pmem_release(void *ptr)
     p2pmem_index_block_put(block);
     pthread_rwlock_unlock(&index_lock);
 
+    /* under alloc_lock like the mapping, so that fork() (which takes it
+     * first) never copies a process in the middle of either */
+    pthread_mutex_lock(&alloc_lock);
     ret = ucs_p2pmem_unmap(map_base, map_len);
+    providers[index].bytes_mapped -= map_len;
+    pthread_mutex_unlock(&alloc_lock);
     if (ret != 0) {
         p2pmem_print("libp2pmem: error: munmap(%p, %zu) failed: %s", map_base,
                      map_len, strerror(-ret));
     }
-
-    pthread_mutex_lock(&alloc_lock);
-    providers[index].bytes_mapped -= map_len;
-    pthread_mutex_unlock(&alloc_lock);
     if (verbose) {
         p2pmem_print("libp2pmem: freed %zu bytes at %p", map_len, ptr);
     }

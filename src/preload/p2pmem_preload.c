@@ -130,6 +130,13 @@ static void configure(void)
     }
 }
 
+/* at load, so that bad values are reported even by programs that never
+ * allocate much; malloc() calls made before this run configure() too */
+__attribute__((constructor)) static void preload_init(void)
+{
+    pthread_once(&config_once, configure);
+}
+
 static inline int want_p2p(size_t size)
 {
     pthread_once(&config_once, configure);
