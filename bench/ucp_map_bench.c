@@ -1,8 +1,9 @@
 /*
  * ucx-p2pmem benchmark: cost of ucp_mem_map(UCP_MEM_MAP_ALLOCATE) followed
  * by ucp_mem_unmap(), through p2pmem and through UCX's default host
- * allocator, in one process and one run (two UCP contexts that differ only
- * in UCX_ALLOC_PRIO), so the ratio compares like with like.
+ * allocator (its default order without "md:*"), in one process and one run
+ * (two UCP contexts that differ only in UCX_ALLOC_PRIO), so the ratio
+ * compares like with like.
  *
  *   ucp_map_bench [-s SIZES] [-r REPEATS] [-k ITERS] [-B BYTES]
  *
@@ -36,7 +37,11 @@
 #define MAX_SIZES   32
 #define MAX_REPEATS 101
 
-#define P2P_PRIO "md:p2pmem,md:sysv,md:posix,huge,thp,mmap,heap"
+#define P2P_PRIO  "md:p2pmem,md:sysv,md:posix,huge,thp,mmap,heap"
+/* UCX's default order without its "md:*" entry: with UCX_TLS lacking the
+ * shared-memory transports (e.g. rc_verbs,ud_verbs,p2pmem) "md:*" would
+ * reach p2pmem, and this variant must stay in host memory */
+#define HOST_PRIO "md:sysv,md:posix,huge,thp,mmap,heap"
 
 enum { VAR_P2P, VAR_HOST, NUM_VARS };
 static const char *var_name[NUM_VARS] = {"p2pmem", "host"};
@@ -113,14 +118,12 @@ static ucp_context_h make_context(const char *prio)
         fprintf(stderr, "ucp_config_read: %s\n", ucs_status_string(status));
         return NULL;
     }
-    if (prio != NULL) {
-        status = ucp_config_modify(config, "ALLOC_PRIO", prio);
-        if (status != UCS_OK) {
-            fprintf(stderr, "ALLOC_PRIO=%s: %s\n", prio,
-                    ucs_status_string(status));
-            ucp_config_release(config);
-            return NULL;
-        }
+    status = ucp_config_modify(config, "ALLOC_PRIO", prio);
+    if (status != UCS_OK) {
+        fprintf(stderr, "ALLOC_PRIO=%s: %s\n", prio,
+                ucs_status_string(status));
+        ucp_config_release(config);
+        return NULL;
     }
     status = ucp_init(&params, config, &ctx);
     ucp_config_release(config);
@@ -251,7 +254,7 @@ int main(int argc, char **argv)
     free(list);
 
     ctx[VAR_P2P]  = make_context(P2P_PRIO);
-    ctx[VAR_HOST] = make_context(NULL); /* UCX's default allocation order */
+    ctx[VAR_HOST] = make_context(HOST_PRIO);
     if ((ctx[VAR_P2P] == NULL) || (ctx[VAR_HOST] == NULL)) {
         return 1;
     }
