@@ -5,22 +5,21 @@
  * (two UCP contexts that differ only in UCX_ALLOC_PRIO), so the ratio
  * compares like with like.
  *
- *   ucp_map_bench [-s SIZES] [-r REPEATS] [-k ITERS] [-B BYTES]
+ *   ucp_map_bench [-s SIZES] [-r ROUNDS] [-k ITERS] [-B BYTES]
  *
  * SIZES   comma-separated sizes (K/M suffixes), default 1K,4K,...,64M
- * REPEATS timed rounds per size and variant; the median is reported (7)
- * ITERS   map+unmap pairs per round, at most (100); fewer for large sizes
- *         so that a round maps at most BYTES (default 256M)
+ * ROUNDS  rounds per size (7)
+ * ITERS   map+unmap pairs per variant and round, at most (100); fewer for
+ *         large sizes so that a round maps at most BYTES (default 256M)
  *
- * The variants alternate round by round. Every round's first allocation is
- * checked in /proc/self/maps: the p2pmem variant must map a provider's
- * p2pmem/allocate (or /dev/zero for the emulated provider), the host
- * variant must not; a mismatch is an error, never a silently wrong figure.
- * Output, one line per size and variant, then the paired ratio (the
- * median over rounds of p2pmem/host within a round, robust against a
- * machine whose load changes between rounds):
- *   memmap,<size>,<p2pmem|host>,<median ns per pair>,<min ns>,<max ns>
- *   memmap,<size>,ratio,<median of per-round p2pmem/host>,<min>,<max>
+ * Every pair is timed on its own and the variants alternate pair by pair,
+ * so both see the same machine. Each round first checks one allocation of
+ * each variant in /proc/self/maps: the p2pmem variant must map a
+ * provider's p2pmem/allocate (or /dev/zero for the emulated provider), the
+ * host variant must not; a mismatch is an error, never a silently wrong
+ * figure. Output, one line per size and variant:
+ *   memmap,<size>,<p2pmem|host>,<median ns per pair>,<10th percentile>,
+ *          <90th percentile>,<pairs timed>
  */
 
 #define _GNU_SOURCE
@@ -35,7 +34,7 @@
 #include <unistd.h>
 
 #define MAX_SIZES   32
-#define MAX_REPEATS 101
+#define MAX_REPEATS 1000
 
 #define P2P_PRIO  "md:p2pmem,md:sysv,md:posix,huge,thp,mmap,heap"
 /* UCX's default order without its "md:*" entry: with UCX_TLS lacking the
@@ -165,17 +164,13 @@ static int map_one(ucp_context_h ctx, size_t size, ucp_mem_h *memh,
     return 0;
 }
 
-/* One timed round: ns per map+unmap pair, or < 0 on error. */
-static double round_ns(ucp_context_h ctx, int var, size_t size,
-                       unsigned iters)
+/* Untimed: the variant's memory comes from where it should. */
+static int check_placement(ucp_context_h ctx, int var, size_t size)
 {
     ucp_mem_h memh;
     void *addr;
-    double t0, t1;
-    unsigned i;
     int p2p;
 
-    /* untimed: where does this variant's memory come from? */
     if (map_one(ctx, size, &memh, &addr) != 0) {
         return -1;
     }
@@ -188,16 +183,21 @@ static double round_ns(ucp_context_h ctx, int var, size_t size,
                 "space\n", var_name[var], size, p2p ? "" : "not ");
         return -1;
     }
+    return 0;
+}
+
+/* One timed map+unmap pair in ns, or < 0 on error. */
+static double pair_ns(ucp_context_h ctx, size_t size)
+{
+    ucp_mem_h memh;
+    double t0;
 
     t0 = now_ns();
-    for (i = 0; i < iters; ++i) {
-        if (map_one(ctx, size, &memh, NULL) != 0) {
-            return -1;
-        }
-        ucp_mem_unmap(ctx, memh);
+    if (map_one(ctx, size, &memh, NULL) != 0) {
+        return -1;
     }
-    t1 = now_ns();
-    return (t1 - t0) / iters;
+    ucp_mem_unmap(ctx, memh);
+    return now_ns() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -213,9 +213,9 @@ int main(int argc, char **argv)
         "1K,4K,16K,64K,256K,1M,4M,16M,64M";
     const char *sizes_arg = default_sizes;
     size_t sizes[MAX_SIZES], budget = (size_t)256 << 20, size;
-    unsigned num_sizes = 0, repeats = 7, max_iters = 100, iters, s, r;
-    double samples[NUM_VARS][MAX_REPEATS], ratios[MAX_REPEATS];
+    unsigned num_sizes = 0, repeats = 7, max_iters = 100, iters, s, r, i, n;
     ucp_context_h ctx[NUM_VARS];
+    double *samples[NUM_VARS];
     char *list, *tok, *save;
     int opt, v, ret = 0;
 
@@ -231,13 +231,14 @@ int main(int argc, char **argv)
             }
             break;
         default:
-            fprintf(stderr, "usage: ucp_map_bench [-s SIZES] [-r REPEATS] "
+            fprintf(stderr, "usage: ucp_map_bench [-s SIZES] [-r ROUNDS] "
                     "[-k ITERS] [-B BYTES]\n");
             return opt == 'h' ? 0 : 2;
         }
     }
-    if ((repeats < 1) || (repeats > MAX_REPEATS) || (max_iters < 1)) {
-        fprintf(stderr, "ucp_map_bench: -r must be 1..%d and -k at least 1\n",
+    if ((repeats < 1) || (repeats > MAX_REPEATS) || (max_iters < 1) ||
+        (max_iters > 100000)) {
+        fprintf(stderr, "ucp_map_bench: -r must be 1..%d and -k 1..100000\n",
                 MAX_REPEATS);
         return 2;
     }
@@ -258,44 +259,45 @@ int main(int argc, char **argv)
     if ((ctx[VAR_P2P] == NULL) || (ctx[VAR_HOST] == NULL)) {
         return 1;
     }
+    for (v = 0; v < NUM_VARS; ++v) {
+        samples[v] = calloc((size_t)repeats * max_iters, sizeof(double));
+    }
 
     for (s = 0; (s < num_sizes) && (ret == 0); ++s) {
         size  = sizes[s];
         iters = (unsigned)(budget / size);
         iters = (iters < 2) ? 2 : (iters > max_iters) ? max_iters : iters;
-        /* warm-up of both paths (first-touch of UCX's own structures) */
-        for (v = 0; v < NUM_VARS; ++v) {
-            if (round_ns(ctx[v], v, size, 1) < 0) {
-                ret = 1;
-            }
-        }
+        n     = 0;
+        /* the variants alternate call by call, so a change of load on
+         * the machine hits both alike; each round starts with the
+         * placement check (which also warms both paths up) */
         for (r = 0; (r < repeats) && (ret == 0); ++r) {
             for (v = 0; v < NUM_VARS; ++v) {
-                samples[v][r] = round_ns(ctx[v], v, size, iters);
-                if (samples[v][r] < 0) {
+                if (check_placement(ctx[v], v, size) != 0) {
                     ret = 1;
-                    break;
+                }
+            }
+            for (i = 0; (i < iters) && (ret == 0); ++i, ++n) {
+                for (v = 0; v < NUM_VARS; ++v) {
+                    samples[v][n] = pair_ns(ctx[v], size);
+                    if (samples[v][n] < 0) {
+                        ret = 1;
+                    }
                 }
             }
         }
-        for (r = 0; (r < repeats) && (ret == 0); ++r) {
-            ratios[r] = samples[VAR_P2P][r] / samples[VAR_HOST][r];
-        }
         for (v = 0; (v < NUM_VARS) && (ret == 0); ++v) {
-            qsort(samples[v], repeats, sizeof(double), cmp_double);
-            printf("memmap,%zu,%s,%.0f,%.0f,%.0f\n", size, var_name[v],
-                   samples[v][repeats / 2], samples[v][0],
-                   samples[v][repeats - 1]);
-            fflush(stdout);
-        }
-        if (ret == 0) {
-            qsort(ratios, repeats, sizeof(double), cmp_double);
-            printf("memmap,%zu,ratio,%.3f,%.3f,%.3f\n", size,
-                   ratios[repeats / 2], ratios[0], ratios[repeats - 1]);
+            qsort(samples[v], n, sizeof(double), cmp_double);
+            printf("memmap,%zu,%s,%.0f,%.0f,%.0f,%u\n", size, var_name[v],
+                   samples[v][n / 2], samples[v][n / 10],
+                   samples[v][n - 1 - n / 10], n);
             fflush(stdout);
         }
     }
 
+    for (v = 0; v < NUM_VARS; ++v) {
+        free(samples[v]);
+    }
     ucp_cleanup(ctx[VAR_P2P]);
     ucp_cleanup(ctx[VAR_HOST]);
     return ret;
