@@ -54,6 +54,10 @@ static size_t page_size = 4096;
 static int stats_enabled;
 static int stats_fd = STDERR_FILENO;
 static int p2p_off;          /* no provider: stop asking */
+/* malloc() sizes below this go straight to glibc: 0 until configure() has
+ * run, and while statistics count host allocations; else the threshold.
+ * One load and compare on the path most allocations take. */
+static size_t fast_below;
 static size_t (*libc_usable_size)(void *ptr);
 
 static struct {
@@ -128,6 +132,9 @@ static void configure(void)
         p2pmem_print(NAME ": allocations of %zu bytes and more from p2pmem",
                      threshold);
     }
+
+    __atomic_store_n(&fast_below, stats_enabled ? 0 : threshold,
+                     __ATOMIC_RELEASE);
 }
 
 /* at load, so that bad values are reported even by programs that never
@@ -197,7 +204,9 @@ static inline size_t p2p_size(const void *ptr)
 
 static void *host_alloc(size_t size, size_t alignment)
 {
-    COUNT(host_allocs, 1);
+    if (stats_enabled) {
+        COUNT(host_allocs, 1);
+    }
     return (alignment != 0) ? __libc_memalign(alignment, size) :
                               __libc_malloc(size);
 }
@@ -223,13 +232,19 @@ static void *alloc_common(size_t size, size_t alignment)
 
 EXPORT void *malloc(size_t size)
 {
+    /* below the threshold, once configured: glibc, nothing else to decide
+     * (inside libp2pmem such sizes go to glibc too) */
+    if (size < __atomic_load_n(&fast_below, __ATOMIC_RELAXED)) {
+        return __libc_malloc(size);
+    }
     return alloc_common(size, 0);
 }
 
 EXPORT void free(void *ptr)
 {
-    if ((ptr == NULL) || in_p2pmem ||
-        ((uintptr_t)ptr & (page_size - 1))) {
+    /* p2pmem blocks are page-aligned: any other pointer is glibc's, which
+     * is what nearly every free() sees, so that test comes first */
+    if (((uintptr_t)ptr & (page_size - 1)) || (ptr == NULL) || in_p2pmem) {
         __libc_free(ptr);
         return;
     }
@@ -261,7 +276,9 @@ EXPORT void *calloc(size_t n, size_t size)
         }
         return __libc_calloc(n, size);
     }
-    COUNT(host_allocs, 1);
+    if (stats_enabled) {
+        COUNT(host_allocs, 1);
+    }
     return __libc_calloc(n, size);
 }
 
