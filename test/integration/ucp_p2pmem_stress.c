@@ -37,21 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(_cond, ...) \
-    do { \
-        if (_cond) { \
-            ++passed; \
-            printf("PASS: "); \
-        } else { \
-            ++failed; \
-            printf("FAIL: "); \
-        } \
-        printf(__VA_ARGS__); \
-        printf("\n"); \
-        fflush(stdout); \
-    } while (0)
+#include "../check.h"
 
 typedef struct {
     unsigned          id;

@@ -22,21 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(_cond, ...) \
-    do { \
-        if (_cond) { \
-            ++passed; \
-            printf("PASS: "); \
-        } else { \
-            ++failed; \
-            printf("FAIL: "); \
-        } \
-        printf(__VA_ARGS__); \
-        printf("\n"); \
-        fflush(stdout); \
-    } while (0)
+#include "../check.h"
 
 typedef struct {
     ucp_worker_h worker;

@@ -28,19 +28,7 @@
 
 static size_t T;     /* threshold */
 static size_t page;
-static int passed, failed;
-
-#define CHECK(_cond, ...) \
-    do { \
-        if (_cond) { \
-            ++passed; printf("PASS: "); \
-        } else { \
-            ++failed; printf("FAIL: "); \
-        } \
-        printf(__VA_ARGS__); \
-        printf("\n"); \
-        fflush(stdout); \
-    } while (0)
+#include "../check.h"
 
 /* 1: shared /dev/zero mapping (emulated p2pmem); 0: private; -1: none */
 static int maps_p2p(const void *ptr)
