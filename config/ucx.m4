@@ -80,6 +80,9 @@ Install them with scripts/install-deps (Debian: libucx-dev), or point
 PKG_CONFIG_PATH at the lib/pkgconfig of a UCX built from source
 (scripts/build-ucx).])])
     PKG_CHECK_MODULES([UCT], [ucx-uct])
+    # UCX's headers are not written for -Wextra: include them as system
+    # headers so that the warnings seen are this project's
+    UCX_CFLAGS=`echo "$UCX_CFLAGS" | sed 's/-I */-isystem /g'`
     UCX_VERSION=`$PKG_CONFIG --modversion ucx`
     UCX_PREFIX=`$PKG_CONFIG --variable=prefix ucx`
     UCX_LIBDIR=`$PKG_CONFIG --variable=libdir ucx`
@@ -157,7 +160,7 @@ built against the exact installed version (scripts/fetch-ucx-src fetches it)])
        AC_MSG_ERROR([could not read UCX's build options with '$UCX_INFO -b':
 install ucx_info of the same UCX (Debian: ucx-utils) or set UCX_INFO]) ;;
     esac
-    UCX_INTERNAL_CFLAGS="-I$with_ucx_src/src $ucx_build_defs"
+    UCX_INTERNAL_CFLAGS="-isystem $with_ucx_src/src $ucx_build_defs"
     AC_SUBST([UCX_INTERNAL_CFLAGS])
 
     P2PMEM_UCX_FEATURES
