@@ -190,9 +190,18 @@ static int parse_callers(const char *spec, char *bad, size_t bad_len)
             ++p;
             --len;
         }
-        if ((len == 0) || (len >= MAX_NAME) || (num_rules == MAX_RULES) ||
-            (memchr(p, '/', len) != NULL) || (memchr(p, ' ', len) != NULL)) {
-            snprintf(bad, bad_len, "%.*s", (int)((len < 40) ? len : 40), p);
+        if (len == 0) {
+            snprintf(bad, bad_len, "'-' without a name");
+            return -1;
+        } else if ((len >= MAX_NAME) || (num_rules == MAX_RULES)) {
+            snprintf(bad, bad_len, "more than %d entries or a name of %d "
+                     "characters or more", MAX_RULES, MAX_NAME);
+            return -1;
+        } else if ((memchr(p, '/', len) != NULL) ||
+                   (memchr(p, ' ', len) != NULL)) {
+            snprintf(bad, bad_len, "'%.*s' is not a file name (no "
+                     "directories or spaces)", (int)((len < 40) ? len : 40),
+                     p);
             return -1;
         }
         if ((len == 3) && !strncmp(p, "all", 3)) {
@@ -206,7 +215,7 @@ static int parse_callers(const char *spec, char *bad, size_t bad_len)
         p = (*end == ',') ? end + 1 : end;
     }
     if (num_rules == 0) {
-        snprintf(bad, bad_len, "(empty)");
+        snprintf(bad, bad_len, "no entry");
         return -1;
     }
     callers_all = (rules_want("", 0) && rules_want("", 1) &&
@@ -456,7 +465,7 @@ static void configure(void)
 
     v = getenv("P2PMEM_CALLERS");
     if ((v != NULL) && (v[0] != '\0')) {
-        char bad[64];
+        char bad[96];
 
         if ((strlen(v) >= sizeof(callers_spec)) ||
             (parse_callers(v, bad, sizeof(bad)) != 0)) {
