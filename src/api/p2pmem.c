@@ -594,11 +594,15 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
             }
             return (void*)reused->start;
         }
-        p2pmem_index_block_put(reused);
+        /* no memory for the index: this block goes back to the device */
         pthread_rwlock_unlock(&index_lock);
+        scrub_block(reused);
         pthread_mutex_lock(&alloc_lock);
         give_back(reused->map_base, reused->map_len, reused->provider);
         pthread_mutex_unlock(&alloc_lock);
+        pthread_rwlock_wrlock(&index_lock);
+        p2pmem_index_block_put(reused);
+        pthread_rwlock_unlock(&index_lock);
         return fail(ENOMEM, size, flags);
     }
     address = map_from_providers(map_len, &index, &err);
