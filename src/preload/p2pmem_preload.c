@@ -319,6 +319,13 @@ static void maps_scan(void)
     num_ranges = 0;
     fd         = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
+        /* without it no caller can be placed: say so, and place all */
+        p2pmem_print(NAME ": error: cannot read /proc/self/maps (%s), so "
+                     "the code calling malloc cannot be told; "
+                     "P2PMEM_CALLERS=%s is ignored and large allocations "
+                     "from everywhere go to p2pmem. Mount /proc to use it",
+                     strerror(errno), callers_spec);
+        callers_all = 1;
         return;
     }
     while ((n = read(fd, buf, sizeof(buf))) > 0) {
@@ -389,7 +396,7 @@ static int caller_wants(const void *caller, size_t size)
     in_p2pmem = 1; /* whatever open() or the like allocates: glibc's */
     pthread_mutex_lock(&callers_lock);
     o    = &objects[caller_object((uintptr_t)caller)];
-    want = o->want;
+    want = o->want || callers_all; /* (set when maps cannot be read) */
     if (!want) {
         ++o->allocs;
         o->bytes += size;
