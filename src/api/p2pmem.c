@@ -402,7 +402,7 @@ static void *map_from_providers(size_t length, unsigned *index, int *err)
 static void scrub_block(const p2pmem_block_t *block)
 {
     if (scrub && (block->owner == getpid())) {
-        explicit_bzero(block->map_base, block->map_len);
+        ucs_p2pmem_scrub(block->map_base, block->map_len);
     }
 }
 

@@ -348,7 +348,7 @@ ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
     /* the next holder gets the memory as it is: clear it, unless it is a
      * mapping a forked child shares with its parent */
     if (md->scrub && (memh->owner == getpid())) {
-        memset(memh->address, 0, memh->length);
+        ucs_p2pmem_scrub(memh->address, memh->length);
     }
     ret = ucs_p2pmem_unmap(memh->address, memh->length);
     if (ret != 0) {
