@@ -17,6 +17,16 @@
  *       and without LD_PRELOAD=libp2pmem_preload.so. Prints
  *         malloc,<size>,<pairs>
  *       before each size's loop so the toggled counts can be told apart.
+ *
+ *   alloc_bench loop [-a] [-n ITERATIONS] [-r ROUNDS] [-z SIZE]
+ *       ROUNDS (default 5) rounds of ITERATIONS (default 20) times
+ *       malloc(SIZE) (default 16M), memset of every byte, free(); with -a
+ *       p2pmem_alloc/p2pmem_free instead. Prints the median and the
+ *       extremes over the rounds of the time per iteration, and whether
+ *       the first block was p2pmem:
+ *         loop,<size>,<median ns>,<min>,<max>,<p2pmem 0|1>
+ *       Run it under the preload (reuse cache on or off) and without it
+ *       (glibc), or with -a and P2PMEM_SCRUB=y/n (clearing before unmap).
  */
 
 #define _GNU_SOURCE
@@ -221,6 +231,67 @@ static int bench_malloc(int argc, char **argv)
     return 0;
 }
 
+static int bench_loop(int argc, char **argv)
+{
+    unsigned long size = 16ul << 20, iters = 20, rounds = 5, r, i;
+    unsigned long sizes[MAX_LIST];
+    double t[MAX_REPEATS], t0, tmp;
+    unsigned num;
+    int opt, api = 0, p2p = -1;
+    char *p;
+
+    while ((opt = getopt(argc, argv, "an:r:z:")) != -1) {
+        switch (opt) {
+        case 'a': api = 1; break;
+        case 'n': iters = strtoul(optarg, NULL, 10); break;
+        case 'r': rounds = strtoul(optarg, NULL, 10); break;
+        case 'z':
+            if ((parse_list(optarg, sizes, &num) != 0) || (num != 1)) {
+                return 2;
+            }
+            size = sizes[0];
+            break;
+        default: return 2;
+        }
+    }
+    if ((iters < 1) || (rounds < 1) || (rounds > MAX_REPEATS) || (size < 1)) {
+        fprintf(stderr, "alloc_bench loop: bad arguments\n");
+        return 2;
+    }
+    for (r = 0; r < rounds; ++r) {
+        t0 = now_ns();
+        for (i = 0; i < iters; ++i) {
+            p = api ? p2pmem_alloc(size) : malloc(size);
+            if (p == NULL) {
+                fprintf(stderr, "alloc_bench loop: allocation of %lu bytes "
+                        "failed\n", size);
+                return 1;
+            }
+            if (p2p < 0) {
+                p2p = p2pmem_is_p2p(p);
+            }
+            memset(p, (int)i, size);
+            __asm__ volatile("" : : "r"(p) : "memory");
+            if (api) {
+                p2pmem_free(p);
+            } else {
+                free(p);
+            }
+        }
+        t[r] = (now_ns() - t0) / iters;
+    }
+    for (r = 1; r < rounds; ++r) { /* insertion sort: a handful */
+        for (i = r; (i > 0) && (t[i - 1] > t[i]); --i) {
+            tmp      = t[i];
+            t[i]     = t[i - 1];
+            t[i - 1] = tmp;
+        }
+    }
+    printf("loop,%lu,%.0f,%.0f,%.0f,%d\n", size, t[rounds / 2], t[0],
+           t[rounds - 1], p2p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if ((argc >= 2) && !strcmp(argv[1], "lookup")) {
@@ -229,8 +300,13 @@ int main(int argc, char **argv)
     if ((argc >= 2) && !strcmp(argv[1], "malloc")) {
         return bench_malloc(argc - 1, argv + 1);
     }
+    if ((argc >= 2) && !strcmp(argv[1], "loop")) {
+        return bench_loop(argc - 1, argv + 1);
+    }
     fprintf(stderr, "usage: alloc_bench lookup [-c COUNTS] [-r REPEATS] "
             "[-k LOOKUPS] [-z SIZE]\n"
-            "       alloc_bench malloc [-n PAIRS] [-z SIZES]\n");
+            "       alloc_bench malloc [-n PAIRS] [-z SIZES]\n"
+            "       alloc_bench loop [-a] [-n ITERATIONS] [-r ROUNDS] "
+            "[-z SIZE]\n");
     return 2;
 }

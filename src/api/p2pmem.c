@@ -55,7 +55,39 @@ static ucs_p2pmem_list_t list;
 static provider_state_t *providers;
 static unsigned num_providers;
 static const ucs_p2pmem_provider_t *last_failed; /* for messages */
+static size_t last_oversize;                     /* for messages */
 static int reported[KIND_MAX];
+/* P2PMEM_SCRUB: clear a block before it goes back to the device, because
+ * kernels without the clearing patch hand it to the next user as is */
+static int scrub = 1;
+static int finished;             /* the exit handler has run */
+
+/* Reuse cache (the preload enables it): freed blocks stay mapped, newest
+ * first, under alloc_lock. A block serves a request of its own size down
+ * to 4/5 of it; beyond the bound the oldest go back to the device. */
+#define CACHE_MAX_BLOCKS 64
+static size_t cache_limit;
+static size_t cache_cap = SIZE_MAX; /* a quarter of the selected pools */
+static size_t cache_bytes, cache_count;
+static unsigned long cache_hits;
+static p2pmem_block_t *cache_head, *cache_tail;
+/* live blocks (under index_lock), cleared at exit */
+static p2pmem_block_t *live_head;
+
+int p2pmem_parse_bool(const char *v, int *value)
+{
+    static const char *yes[] = {"1", "y", "yes", "on", "true"};
+    static const char *no[]  = {"0", "n", "no", "off", "false"};
+    unsigned i;
+
+    for (i = 0; i < 5; ++i) {
+        if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
+            *value = !strcasecmp(v, yes[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
 
 void p2pmem_print(const char *fmt, ...)
 {
@@ -108,13 +140,32 @@ static void atfork_child(void)
 {
     pthread_rwlock_init(&index_lock, NULL);
     pthread_mutex_init(&alloc_lock, NULL);
+    /* the cached blocks are shared mappings of the parent's, which may
+     * reuse them: the child must neither hand them out nor clear them */
+    cache_head  = NULL;
+    cache_tail  = NULL;
+    cache_bytes = 0;
+    cache_count = 0;
 }
 
 static void setup(void)
 {
     const char *v = getenv("P2PMEM_VERBOSE");
 
-    verbose   = (v != NULL) && (v[0] != '\0') && strcmp(v, "0");
+    if ((v != NULL) && (v[0] != '\0') && (p2pmem_parse_bool(v, &verbose) != 0)) {
+        p2pmem_print("libp2pmem: error: P2PMEM_VERBOSE=%s is not a yes/no "
+                     "value (1, y, yes, on, true or 0, n, no, off, false); "
+                     "messages stay off", v);
+        verbose = 0;
+    }
+    v = getenv("P2PMEM_SCRUB");
+    if ((v != NULL) && (v[0] != '\0') && (p2pmem_parse_bool(v, &scrub) != 0)) {
+        p2pmem_print("libp2pmem: error: P2PMEM_SCRUB=%s is not a yes/no "
+                     "value (1, y, yes, on, true or 0, n, no, off, false); "
+                     "blocks are still cleared before they go back to the "
+                     "device", v);
+        scrub = 1;
+    }
     page_size = (size_t)sysconf(_SC_PAGESIZE);
     p2pmem_index_init(page_size);
     /* a child must not inherit a lock held by another thread */
@@ -198,6 +249,11 @@ static void discover(void)
 
     if (num_providers > 0) {
         init_errno = 0;
+        /* other processes share the pools: keep at most a quarter */
+        cache_cap = 0;
+        for (i = 0; i < num_providers; ++i) {
+            cache_cap += providers[i].p->size / 4;
+        }
     } else if (list.count == 0) {
         snprintf(nodev_reason, sizeof(nodev_reason),
                  "no P2PDMA provider (<device>/p2pmem/) under %s; load a "
@@ -214,6 +270,19 @@ static void discover(void)
     free(order);
     ucs_p2pmem_rdma_list_free(&rdma);
     ucs_p2pmem_select_spec_free(&spec);
+}
+
+static const ucs_p2pmem_provider_t *largest_provider(void)
+{
+    const ucs_p2pmem_provider_t *best = providers[0].p;
+    unsigned i;
+
+    for (i = 1; i < num_providers; ++i) {
+        if (providers[i].p->size > best->size) {
+            best = providers[i].p;
+        }
+    }
+    return best;
 }
 
 const char *p2pmem_failure_text(int err, char *buf, size_t len)
@@ -235,6 +304,13 @@ const char *p2pmem_failure_text(int err, char *buf, size_t len)
                  p ? " (see " : "", p ? p->p2pmem_dir : "",
                  p ? "/available)" : "");
         break;
+    case EFBIG:
+        snprintf(buf, len, "%zu bytes are more than any selected P2PDMA "
+                 "provider holds (the largest, %s, has %llu bytes); allocate "
+                 "less or select a larger provider (UCX_P2PMEM_DEVICES)",
+                 last_oversize, largest_provider()->name,
+                 (unsigned long long)largest_provider()->size);
+        break;
     default:
         snprintf(buf, len, "cannot allocate from %s: %s; %s",
                  p ? p->allocate_path : "the providers", strerror(err),
@@ -247,7 +323,8 @@ const char *p2pmem_failure_text(int err, char *buf, size_t len)
 static int failure_kind(int err)
 {
     switch (err) {
-    case EINVAL: return KIND_SIZE;
+    case EINVAL:
+    case EFBIG:  return KIND_SIZE;
     case ENODEV: return KIND_NODEV;
     case ENOMEM: return KIND_NOMEM;
     case EACCES:
@@ -274,7 +351,7 @@ static void *fail(int err, size_t size, unsigned flags)
 static void *map_from_providers(size_t length, unsigned *index, int *err)
 {
     provider_state_t *ps;
-    unsigned i, exhausted = 0;
+    unsigned i, exhausted = 0, oversize = 0;
     int last_err = ENODEV, e;
     void *address;
 
@@ -282,6 +359,12 @@ static void *map_from_providers(size_t length, unsigned *index, int *err)
         ps = &providers[i];
         if (ps->disabled_errno != 0) {
             last_err = ps->disabled_errno;
+            continue;
+        }
+        if (length > ps->p->size) {
+            /* can never fit, as the module decides; an emulated provider
+             * (or a kernel without pool accounting) would serve it */
+            ++oversize;
             continue;
         }
         address = ucs_p2pmem_map(ps->p, length, &e);
@@ -303,13 +386,174 @@ static void *map_from_providers(size_t length, unsigned *index, int *err)
                      ps->p->allocate_path, strerror(e),
                      ucs_p2pmem_map_hint(e));
     }
-    *err = (exhausted > 0) ? ENOMEM : last_err;
+    if (exhausted > 0) {
+        *err = ENOMEM;
+    } else if ((oversize > 0) && (last_err == ENODEV)) {
+        *err          = EFBIG;
+        last_oversize = length;
+    } else {
+        *err = last_err;
+    }
     return NULL;
+}
+
+/* Clear a block that leaves this process for the device pool. After
+ * fork() a child shares its parent's blocks: only the owner clears. */
+static void scrub_block(const p2pmem_block_t *block)
+{
+    if (scrub && (block->owner == getpid())) {
+        ucs_p2pmem_scrub(block->map_base, block->map_len);
+    }
+}
+
+/* Give a block's mapping back to the device; alloc_lock held. */
+static void give_back(void *map_base, size_t map_len, unsigned index)
+{
+    int ret = ucs_p2pmem_unmap(map_base, map_len);
+
+    providers[index].bytes_mapped -= map_len;
+    if (ret != 0) {
+        p2pmem_print("libp2pmem: error: munmap(%p, %zu) failed: %s", map_base,
+                     map_len, strerror(-ret));
+    }
+}
+
+static void list_del(p2pmem_block_t **head, p2pmem_block_t **tail,
+                     p2pmem_block_t *b)
+{
+    if (b->cache_prev != NULL) {
+        b->cache_prev->cache_next = b->cache_next;
+    } else {
+        *head = b->cache_next;
+    }
+    if (b->cache_next != NULL) {
+        b->cache_next->cache_prev = b->cache_prev;
+    } else if (tail != NULL) {
+        *tail = b->cache_prev;
+    }
+    b->cache_next = b->cache_prev = NULL;
+}
+
+static void list_add(p2pmem_block_t **head, p2pmem_block_t **tail,
+                     p2pmem_block_t *b)
+{
+    b->cache_prev = NULL;
+    b->cache_next = *head;
+    if (*head != NULL) {
+        (*head)->cache_prev = b;
+    } else if (tail != NULL) {
+        *tail = b;
+    }
+    *head = b;
+}
+
+/* Return the oldest cached block to the device; alloc_lock held. */
+static void cache_evict_oldest(void)
+{
+    p2pmem_block_t *b = cache_tail;
+
+    list_del(&cache_head, &cache_tail, b);
+    cache_bytes -= b->map_len;
+    --cache_count;
+    scrub_block(b);
+    give_back(b->map_base, b->map_len, b->provider);
+    pthread_rwlock_wrlock(&index_lock);
+    p2pmem_index_block_put(b);
+    pthread_rwlock_unlock(&index_lock);
+}
+
+/* A cached block holding length bytes at alignment, not wasting more than
+ * a quarter of map_len (the mapping a fresh allocation would make), taken
+ * out of the cache; or NULL. alloc_lock held. */
+static p2pmem_block_t *cache_take(size_t length, size_t alignment,
+                                  size_t map_len)
+{
+    p2pmem_block_t *b;
+    uintptr_t start, end;
+
+    for (b = cache_head; b != NULL; b = b->cache_next) {
+        start = ((uintptr_t)b->map_base + alignment - 1) &
+                ~(uintptr_t)(alignment - 1);
+        end   = (uintptr_t)b->map_base + b->map_len;
+        if ((start + length <= end) && (b->map_len <= map_len + map_len / 4) &&
+            (b->owner == getpid())) {
+            list_del(&cache_head, &cache_tail, b);
+            cache_bytes -= b->map_len;
+            --cache_count;
+            ++cache_hits;
+            b->start = start;
+            b->size  = end - start;
+            return b;
+        }
+    }
+    return NULL;
+}
+
+void p2pmem_cache_flush(void)
+{
+    pthread_mutex_lock(&alloc_lock);
+    while (cache_tail != NULL) {
+        cache_evict_oldest();
+    }
+    pthread_mutex_unlock(&alloc_lock);
+}
+
+void p2pmem_cache_enable(size_t max_bytes)
+{
+    pthread_mutex_lock(&alloc_lock);
+    cache_limit = max_bytes;
+    while ((cache_tail != NULL) && (cache_bytes > cache_limit)) {
+        cache_evict_oldest();
+    }
+    pthread_mutex_unlock(&alloc_lock);
+}
+
+void p2pmem_cache_stats(size_t *bytes, size_t *blocks, unsigned long *hits)
+{
+    pthread_mutex_lock(&alloc_lock);
+    *bytes  = cache_bytes;
+    *blocks = cache_count;
+    *hits   = cache_hits;
+    pthread_mutex_unlock(&alloc_lock);
+}
+
+int p2pmem_verbose(void)
+{
+    pthread_once(&setup_once, setup);
+    return verbose;
+}
+
+int p2pmem_scrub_enabled(void)
+{
+    pthread_once(&setup_once, setup);
+    return scrub;
+}
+
+/* At exit: cached blocks go back to the device, live ones are cleared
+ * (the kernel returns them to the pool as they are). Later frees return
+ * memory at once. */
+__attribute__((destructor)) void p2pmem_fini(void)
+{
+    p2pmem_block_t *b;
+
+    if (!initialized || finished) {
+        return;
+    }
+    finished = 1;
+    p2pmem_cache_enable(0);
+    if (!scrub) {
+        return;
+    }
+    pthread_rwlock_rdlock(&index_lock);
+    for (b = live_head; b != NULL; b = b->cache_next) {
+        scrub_block(b);
+    }
+    pthread_rwlock_unlock(&index_lock);
 }
 
 P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
 {
-    p2pmem_block_t *block;
+    p2pmem_block_t *block, *reused;
     size_t length, map_len;
     unsigned index = 0;
     void *address;
@@ -336,7 +580,39 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
         pthread_mutex_unlock(&alloc_lock);
         return fail(err, size, flags);
     }
+    reused = cache_take(length, alignment, map_len);
+    if (reused != NULL) {
+        pthread_mutex_unlock(&alloc_lock);
+        pthread_rwlock_wrlock(&index_lock);
+        if (p2pmem_index_insert(reused) == 0) {
+            list_add(&live_head, NULL, reused);
+            pthread_rwlock_unlock(&index_lock);
+            if (verbose) {
+                p2pmem_print("libp2pmem: %zu bytes at %p reused (freed "
+                             "before, kept mapped)", size,
+                             (void*)reused->start);
+            }
+            return (void*)reused->start;
+        }
+        /* no memory for the index: this block goes back to the device */
+        pthread_rwlock_unlock(&index_lock);
+        scrub_block(reused);
+        pthread_mutex_lock(&alloc_lock);
+        give_back(reused->map_base, reused->map_len, reused->provider);
+        pthread_mutex_unlock(&alloc_lock);
+        pthread_rwlock_wrlock(&index_lock);
+        p2pmem_index_block_put(reused);
+        pthread_rwlock_unlock(&index_lock);
+        return fail(ENOMEM, size, flags);
+    }
     address = map_from_providers(map_len, &index, &err);
+    if ((address == NULL) && (err == ENOMEM) && (cache_tail != NULL)) {
+        /* the pool is short: what this process keeps for reuse first */
+        while (cache_tail != NULL) {
+            cache_evict_oldest();
+        }
+        address = map_from_providers(map_len, &index, &err);
+    }
     if (address == NULL) {
         pthread_mutex_unlock(&alloc_lock);
         return fail(err, size, flags);
@@ -353,18 +629,21 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
                           ~(uintptr_t)(alignment - 1);
         block->size     = map_len - (block->start - (uintptr_t)address);
         block->provider = index;
+        block->owner    = getpid();
         if (p2pmem_index_insert(block) != 0) {
             p2pmem_index_block_put(block);
             block = NULL;
+        } else {
+            list_add(&live_head, NULL, block);
         }
     }
     pthread_rwlock_unlock(&index_lock);
 
     if (block == NULL) {
-        /* no memory for the bookkeeping: give the device memory back */
-        ucs_p2pmem_unmap(address, map_len);
+        /* no memory for the bookkeeping: give the device memory back
+         * (untouched, nothing to clear) */
         pthread_mutex_lock(&alloc_lock);
-        providers[index].bytes_mapped -= map_len;
+        give_back(address, map_len, index);
         pthread_mutex_unlock(&alloc_lock);
         return fail(ENOMEM, size, flags);
     }
@@ -388,7 +667,7 @@ int p2pmem_release(void *ptr)
     void *map_base;
     size_t map_len;
     unsigned index;
-    int ret;
+    int cached = 0;
 
     pthread_rwlock_wrlock(&index_lock);
     block = p2pmem_index_lookup((uintptr_t)ptr);
@@ -400,21 +679,38 @@ int p2pmem_release(void *ptr)
     map_len  = block->map_len;
     index    = block->provider;
     p2pmem_index_remove(block);
-    p2pmem_index_block_put(block);
+    list_del(&live_head, NULL, block);
     pthread_rwlock_unlock(&index_lock);
 
     /* under alloc_lock like the mapping, so that fork() (which takes it
      * first) never copies a process in the middle of either */
     pthread_mutex_lock(&alloc_lock);
-    ret = ucs_p2pmem_unmap(map_base, map_len);
-    providers[index].bytes_mapped -= map_len;
-    pthread_mutex_unlock(&alloc_lock);
-    if (ret != 0) {
-        p2pmem_print("libp2pmem: error: munmap(%p, %zu) failed: %s", map_base,
-                     map_len, strerror(-ret));
+    if ((map_len <= cache_limit) && (map_len <= cache_cap) &&
+        (block->owner == getpid())) {
+        /* kept mapped in this process: nobody else can read it, so it is
+         * cleared only when it goes back to the device */
+        list_add(&cache_head, &cache_tail, block);
+        cache_bytes += map_len;
+        ++cache_count;
+        cached = 1;
+        while ((cache_bytes > cache_limit) || (cache_bytes > cache_cap) ||
+               (cache_count > CACHE_MAX_BLOCKS)) {
+            cache_evict_oldest();
+        }
+        pthread_mutex_unlock(&alloc_lock);
+    } else {
+        pthread_mutex_unlock(&alloc_lock);
+        scrub_block(block);
+        pthread_mutex_lock(&alloc_lock);
+        give_back(map_base, map_len, index);
+        pthread_mutex_unlock(&alloc_lock);
+        pthread_rwlock_wrlock(&index_lock);
+        p2pmem_index_block_put(block);
+        pthread_rwlock_unlock(&index_lock);
     }
     if (verbose) {
-        p2pmem_print("libp2pmem: freed %zu bytes at %p", map_len, ptr);
+        p2pmem_print("libp2pmem: freed %zu bytes at %p%s", map_len, ptr,
+                     cached ? " (kept for reuse)" : "");
     }
     return 0;
 }

@@ -9,6 +9,9 @@
  * The pointers are ordinary process memory: pass them to MPI, UCX or verbs
  * as send/receive buffers. The contents of fresh device memory are not
  * defined (the kernel does not clear it); clear it if you need zeros.
+ * Freed blocks are cleared before they go back to the device, and blocks
+ * still allocated at exit are cleared then (P2PMEM_SCRUB=n turns both
+ * off); a process that is killed leaves its data in the device.
  *
  * Compile and link:  cc app.c $(pkg-config --cflags --libs p2pmem)
  * All functions are thread-safe.
@@ -32,6 +35,7 @@ extern "C" {
  * fallback here:
  *   EINVAL  size is 0 or larger than any address space could hold
  *   ENOMEM  every selected provider is exhausted
+ *   EFBIG   size is more than any selected provider holds
  *   ENODEV  no provider exists or is selected (or UCX_P2PMEM_DEVICES is bad)
  *   EACCES, EPERM  the providers' p2pmem/allocate files are not accessible
  * The first failure of each kind prints one message on stderr with the

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define P2PMEM_HIDDEN __attribute__((visibility("hidden")))
 
@@ -19,6 +20,9 @@ typedef struct p2pmem_block {
     void     *map_base;  /* the provider mapping holding it */
     size_t    map_len;
     unsigned  provider;  /* index into the selected providers */
+    pid_t     owner;     /* the process that mapped it (fork shares it) */
+    /* in the preload's reuse cache (not in the index): newest first */
+    struct p2pmem_block *cache_next, *cache_prev;
 } p2pmem_block_t;
 
 /* ---- page index: address -> block, O(1) (p2pmem_index.c) ---- */
@@ -42,6 +46,32 @@ P2PMEM_HIDDEN int p2pmem_release(void *ptr);
 /* One line saying why an allocation failed with err and how to fix it. */
 P2PMEM_HIDDEN const char *p2pmem_failure_text(int err, char *buf,
                                               size_t len);
+
+/* Keep up to max_bytes (and CACHE_MAX_BLOCKS blocks) of freed blocks for
+ * reuse instead of returning them to the device; 0: no cache (libp2pmem's
+ * default: p2pmem_free gives memory back at once). */
+P2PMEM_HIDDEN void p2pmem_cache_enable(size_t max_bytes);
+
+/* Return every cached block to the device (cleared if scrubbing is on). */
+P2PMEM_HIDDEN void p2pmem_cache_flush(void);
+
+/* Bytes and blocks in the reuse cache, and reuses so far. */
+P2PMEM_HIDDEN void p2pmem_cache_stats(size_t *bytes, size_t *blocks,
+                                      unsigned long *hits);
+
+/* The exit handler (also a destructor; runs once): cached blocks go back
+ * to the device, live blocks are cleared when scrubbing is on. */
+P2PMEM_HIDDEN void p2pmem_fini(void);
+
+/* 1 when P2PMEM_SCRUB is on (the default). */
+P2PMEM_HIDDEN int p2pmem_scrub_enabled(void);
+
+/* 1/0 for yes/no words (1, y, yes, on, true / 0, n, no, off, false, any
+ * case) in *value and returns 0; -1 for anything else. */
+P2PMEM_HIDDEN int p2pmem_parse_bool(const char *v, int *value);
+
+/* P2PMEM_VERBOSE, parsed once for both libraries. */
+P2PMEM_HIDDEN int p2pmem_verbose(void);
 
 /* Write a message to stderr without allocating memory. */
 P2PMEM_HIDDEN void p2pmem_print(const char *fmt, ...)

@@ -3,9 +3,13 @@
  *
  *   LD_PRELOAD=libp2pmem_preload.so program ...
  *
- * Allocations of at least P2PMEM_THRESHOLD bytes (default 1M) come from
- * libp2pmem (the providers UCX_P2PMEM_DEVICES selects); smaller ones, and
- * large ones that p2pmem cannot serve, come from glibc's allocator. The
+ * Allocations of at least P2PMEM_THRESHOLD bytes (default 1M) made by the
+ * program's own code (P2PMEM_CALLERS) come from libp2pmem (the providers
+ * UCX_P2PMEM_DEVICES selects); smaller ones, those made inside libraries
+ * (MPI's and UCX's temporaries and pools), and large ones that p2pmem
+ * cannot serve, come from glibc's allocator. Freed blocks are kept for
+ * reuse (P2PMEM_CACHE) and cleared before they go back to the device
+ * (P2PMEM_SCRUB). The
  * library also exports the p2pmem_* API: loaded first, it answers those
  * calls for the whole process, so a program linked with -lp2pmem sees the
  * allocations made here.
@@ -28,6 +32,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -37,6 +42,8 @@
 
 #define EXPORT            __attribute__((visibility("default")))
 #define DEFAULT_THRESHOLD ((size_t)1 << 20)
+#define DEFAULT_CACHE     ((size_t)64 << 20)
+#define DEFAULT_CALLERS   "main,libstdc++.so*"
 #define NAME              "libp2pmem_preload"
 
 extern void *__libc_malloc(size_t size);
@@ -60,10 +67,15 @@ static int p2p_off;          /* no provider: stop asking */
 static size_t fast_below;
 static size_t (*libc_usable_size)(void *ptr);
 
+static size_t cache_size = DEFAULT_CACHE;
+static int verbose;
+static int scrub;
+
 static struct {
     unsigned long p2p_allocs, p2p_bytes, p2p_frees;
     unsigned long fallback_allocs, fallback_bytes;
     unsigned long host_allocs;
+    unsigned long caller_allocs, caller_bytes;
 } stats;
 
 enum { WARN_NOMEM, WARN_NODEV, WARN_OTHER, WARN_MAX };
@@ -72,19 +84,351 @@ static int warned[WARN_MAX];
 #define COUNT(_field, _n) \
     __atomic_fetch_add(&stats._field, (_n), __ATOMIC_RELAXED)
 
-static int parse_bool(const char *v, int *value)
-{
-    static const char *yes[] = {"1", "y", "yes", "on", "true"};
-    static const char *no[]  = {"0", "n", "no", "off", "false"};
-    unsigned i;
+/* ---- who asks: P2PMEM_CALLERS ----
+ * A large allocation goes to p2pmem only when the code calling malloc()
+ * lies in an object the rules accept: by default the program itself (and
+ * libstdc++, whose operator new is the program's malloc). Libraries'
+ * temporaries (an MPI_Allreduce scratch buffer, UCX's pool chunks) then
+ * stay in host memory, where they are cheaper and leave the small device
+ * pools to the buffers the application passes to the NIC. The object of a
+ * return address comes from the executable ranges of /proc/self/maps, read
+ * again only when an address falls outside every known range (dlopen). */
+#define MAX_RULES   32
+#define MAX_OBJECTS 256
+#define MAX_RANGES  2048
+#define MAX_NAME    96
 
-    for (i = 0; i < 5; ++i) {
-        if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
-            *value = !strcasecmp(v, yes[i]);
+typedef struct {
+    char pattern[MAX_NAME];
+    int  include;
+} rule_t;
+
+typedef struct {
+    char          name[MAX_NAME]; /* file name without directories */
+    int           is_main;
+    int           want;
+    int           reported;
+    unsigned long allocs, bytes;  /* sent to host memory */
+} object_t;
+
+typedef struct {
+    uintptr_t lo, hi;
+    unsigned  obj;
+} range_t;
+
+static rule_t rules[MAX_RULES];
+static unsigned num_rules;
+static int callers_all;                  /* no rule excludes anything */
+static char callers_spec[256] = DEFAULT_CALLERS;
+static object_t objects[MAX_OBJECTS];    /* 0: code outside any file */
+static unsigned num_objects;
+static range_t ranges[MAX_RANGES];
+static unsigned num_ranges;
+static uintptr_t unknown_pages[16];      /* not in maps even after a rescan */
+static unsigned unknown_next;
+static char exe_path[PATH_MAX];
+static pthread_mutex_t callers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* shell-style pattern with * and ? */
+static int glob_match(const char *p, const char *s)
+{
+    for (; *p != '\0'; ++p, ++s) {
+        if (*p == '*') {
+            for (;; ++s) {
+                if (glob_match(p + 1, s)) {
+                    return 1;
+                }
+                if (*s == '\0') {
+                    return 0;
+                }
+            }
+        }
+        if ((*s == '\0') || ((*p != '?') && (*p != *s))) {
             return 0;
         }
     }
+    return *s == '\0';
+}
+
+static int rules_want(const char *name, int is_main)
+{
+    int want = 0;
+    unsigned i;
+
+    /* the last rule that matches decides */
+    for (i = 0; i < num_rules; ++i) {
+        if (!strcmp(rules[i].pattern, "main") ? is_main :
+            glob_match(rules[i].pattern, name)) {
+            want = rules[i].include;
+        }
+    }
+    return want;
+}
+
+/* Parse P2PMEM_CALLERS; -1 with the bad token in bad on error. */
+static int parse_callers(const char *spec, char *bad, size_t bad_len)
+{
+    const char *p = spec, *end;
+    size_t len;
+    int include;
+
+    num_rules = 0;
+    while (*p != '\0') {
+        while ((*p == ' ') || (*p == ',')) {
+            ++p;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        end = p + strcspn(p, ",");
+        len = (size_t)(end - p);
+        while ((len > 0) && (p[len - 1] == ' ')) {
+            --len;
+        }
+        include = (*p != '-');
+        if (!include) {
+            ++p;
+            --len;
+        }
+        if (len == 0) {
+            snprintf(bad, bad_len, "'-' without a name");
+            return -1;
+        } else if ((len >= MAX_NAME) || (num_rules == MAX_RULES)) {
+            snprintf(bad, bad_len, "more than %d entries or a name of %d "
+                     "characters or more", MAX_RULES, MAX_NAME);
+            return -1;
+        } else if ((memchr(p, '/', len) != NULL) ||
+                   (memchr(p, ' ', len) != NULL)) {
+            snprintf(bad, bad_len, "'%.*s' is not a file name (no "
+                     "directories or spaces)", (int)((len < 40) ? len : 40),
+                     p);
+            return -1;
+        }
+        if ((len == 3) && !strncmp(p, "all", 3)) {
+            p   = "*";
+            len = 1;
+        }
+        memcpy(rules[num_rules].pattern, p, len);
+        rules[num_rules].pattern[len] = '\0';
+        rules[num_rules].include      = include;
+        ++num_rules;
+        p = (*end == ',') ? end + 1 : end;
+    }
+    if (num_rules == 0) {
+        snprintf(bad, bad_len, "no entry");
+        return -1;
+    }
+    callers_all = (rules_want("", 0) && rules_want("", 1) &&
+                   !strchr(spec, '-'));
+    return 0;
+}
+
+static unsigned object_intern(const char *path, size_t len)
+{
+    const char *base = path;
+    size_t i, blen;
+    int is_main;
+
+    if (len == 0) {
+        return 0;
+    }
+    is_main = (strlen(exe_path) == len) && !memcmp(path, exe_path, len);
+    for (i = 0; i < len; ++i) {
+        if (path[i] == '/') {
+            base = path + i + 1;
+        }
+    }
+    blen = (size_t)(path + len - base);
+    if (blen >= MAX_NAME) {
+        blen = MAX_NAME - 1;
+    }
+    for (i = 1; i < num_objects; ++i) {
+        if ((objects[i].is_main == is_main) &&
+            (strlen(objects[i].name) == blen) &&
+            !memcmp(objects[i].name, base, blen)) {
+            return (unsigned)i;
+        }
+    }
+    if (num_objects == MAX_OBJECTS) {
+        return 0;
+    }
+    memcpy(objects[num_objects].name, base, blen);
+    objects[num_objects].name[blen] = '\0';
+    objects[num_objects].is_main    = is_main;
+    objects[num_objects].want = rules_want(objects[num_objects].name, is_main);
+    return num_objects++;
+}
+
+static void maps_line(const char *l)
+{
+    uintptr_t lo = 0, hi = 0;
+    const char *p = l, *path;
+    size_t len;
+    int field;
+
+    while (((*p >= '0') && (*p <= '9')) || ((*p >= 'a') && (*p <= 'f'))) {
+        lo = (lo << 4) | (uintptr_t)((*p <= '9') ? *p - '0' : *p - 'a' + 10);
+        ++p;
+    }
+    if (*p++ != '-') {
+        return;
+    }
+    while (((*p >= '0') && (*p <= '9')) || ((*p >= 'a') && (*p <= 'f'))) {
+        hi = (hi << 4) | (uintptr_t)((*p <= '9') ? *p - '0' : *p - 'a' + 10);
+        ++p;
+    }
+    /* " perms offset dev inode   path" */
+    if ((*p != ' ') || (strlen(p) < 5) || (p[3] != 'x')) {
+        return;
+    }
+    for (field = 0; field < 4; ++field) {
+        while (*p == ' ') {
+            ++p;
+        }
+        while ((*p != ' ') && (*p != '\0')) {
+            ++p;
+        }
+    }
+    while (*p == ' ') {
+        ++p;
+    }
+    path = p;
+    len  = strlen(path);
+    if ((len > 10) && !strcmp(path + len - 10, " (deleted)")) {
+        len -= 10;
+    }
+    if ((path[0] == '[') || (num_ranges == MAX_RANGES)) {
+        len = 0; /* [vdso], anonymous code: no file to name */
+    }
+    if (num_ranges < MAX_RANGES) {
+        ranges[num_ranges].lo  = lo;
+        ranges[num_ranges].hi  = hi;
+        ranges[num_ranges].obj = object_intern(path, len);
+        ++num_ranges;
+    }
+}
+
+/* Read the executable ranges of /proc/self/maps, without malloc. */
+static void maps_scan(void)
+{
+    static char buf[8192], line[PATH_MAX + 256];
+    size_t used = 0;
+    ssize_t n, i;
+    int fd;
+
+    num_ranges = 0;
+    fd         = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        /* without it no caller can be placed: say so, and place all */
+        p2pmem_print(NAME ": error: cannot read /proc/self/maps (%s), so "
+                     "the code calling malloc cannot be told; "
+                     "P2PMEM_CALLERS=%s is ignored and large allocations "
+                     "from everywhere go to p2pmem. Mount /proc to use it",
+                     strerror(errno), callers_spec);
+        callers_all = 1;
+        return;
+    }
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        for (i = 0; i < n; ++i) {
+            if (buf[i] == '\n') {
+                line[used] = '\0';
+                maps_line(line);
+                used = 0;
+            } else if (used < sizeof(line) - 1) {
+                line[used++] = buf[i];
+            }
+        }
+    }
+    close(fd);
+}
+
+static int range_find(uintptr_t addr)
+{
+    unsigned lo = 0, hi = num_ranges, mid;
+
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (addr < ranges[mid].lo) {
+            hi = mid;
+        } else if (addr >= ranges[mid].hi) {
+            lo = mid + 1;
+        } else {
+            return (int)mid;
+        }
+    }
     return -1;
+}
+
+/* The object whose code calls: callers_lock held. */
+static unsigned caller_object(uintptr_t addr)
+{
+    uintptr_t page = addr & ~(uintptr_t)(page_size - 1);
+    unsigned i;
+    int r;
+
+    r = range_find(addr);
+    if (r >= 0) {
+        return ranges[r].obj;
+    }
+    for (i = 0; i < 16; ++i) {
+        if (unknown_pages[i] == page) {
+            return 0;
+        }
+    }
+    maps_scan(); /* loaded since the last look */
+    r = range_find(addr);
+    if (r >= 0) {
+        return ranges[r].obj;
+    }
+    unknown_pages[unknown_next++ % 16] = page;
+    return 0;
+}
+
+/* May this large allocation, made by code at caller, be p2pmem? */
+static int caller_wants(const void *caller, size_t size)
+{
+    int saved = in_p2pmem, want;
+    object_t *o;
+
+    if (callers_all) {
+        return 1;
+    }
+    in_p2pmem = 1; /* whatever open() or the like allocates: glibc's */
+    pthread_mutex_lock(&callers_lock);
+    o    = &objects[caller_object((uintptr_t)caller)];
+    want = o->want || callers_all; /* (set when maps cannot be read) */
+    if (!want) {
+        ++o->allocs;
+        o->bytes += size;
+        if (verbose && !o->reported) {
+            o->reported = 1;
+            p2pmem_print(NAME ": allocations made by %s go to host memory "
+                         "(not in P2PMEM_CALLERS=%s); first: %zu bytes",
+                         o->name, callers_spec, size);
+        }
+    }
+    pthread_mutex_unlock(&callers_lock);
+    in_p2pmem = saved;
+    if (!want) {
+        COUNT(caller_allocs, 1);
+        COUNT(caller_bytes, size);
+    }
+    return want;
+}
+
+static void callers_prepare(void)
+{
+    pthread_mutex_lock(&callers_lock);
+}
+
+static void callers_parent(void)
+{
+    pthread_mutex_unlock(&callers_lock);
+}
+
+static void callers_child(void)
+{
+    pthread_mutex_init(&callers_lock, NULL);
 }
 
 static void configure(void)
@@ -107,10 +451,52 @@ static void configure(void)
     }
 
     v = getenv("P2PMEM_STATS");
-    if ((v != NULL) && (v[0] != '\0') && (parse_bool(v, &stats_enabled) != 0)) {
-        p2pmem_print(NAME ": error: P2PMEM_STATS=%s is not 0 or 1; statistics "
-                     "stay off", v);
+    if ((v != NULL) && (v[0] != '\0') &&
+        (p2pmem_parse_bool(v, &stats_enabled) != 0)) {
+        p2pmem_print(NAME ": error: P2PMEM_STATS=%s is not 0 or 1 (or yes/no, "
+                     "on/off, true/false); statistics stay off", v);
         stats_enabled = 0;
+    }
+
+    v = getenv("P2PMEM_CACHE");
+    if ((v != NULL) && (v[0] != '\0')) {
+        if ((ucs_p2pmem_parse_size(v, &size) != 0) || (size > SIZE_MAX)) {
+            p2pmem_print(NAME ": error: P2PMEM_CACHE=%s is not a size (bytes, "
+                         "or with a K, M or G suffix; 0 turns reuse off); "
+                         "using the default 64M", v);
+        } else {
+            cache_size = (size_t)size;
+        }
+    }
+    p2pmem_cache_enable(cache_size);
+
+    v = getenv("P2PMEM_CALLERS");
+    if ((v != NULL) && (v[0] != '\0')) {
+        char bad[96];
+
+        if ((strlen(v) >= sizeof(callers_spec)) ||
+            (parse_callers(v, bad, sizeof(bad)) != 0)) {
+            p2pmem_print(NAME ": error: P2PMEM_CALLERS=%.200s: %s; give "
+                         "comma-separated file names of code objects "
+                         "(patterns with * and ?, 'main' for the program, "
+                         "'all' for everything, '-' before a name to "
+                         "exclude it); using the default %s", v,
+                         (strlen(v) >= sizeof(callers_spec)) ?
+                         "too long" : bad, DEFAULT_CALLERS);
+            num_rules = 0;
+        } else {
+            strcpy(callers_spec, v);
+        }
+    }
+    if (num_rules == 0) {
+        parse_callers(DEFAULT_CALLERS, NULL, 0);
+    }
+    /* objects[0]: code in no file (JIT, vdso) */
+    strcpy(objects[0].name, "[no file]");
+    objects[0].want = rules_want("", 0) && callers_all;
+    num_objects     = 1;
+    if (readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1) < 0) {
+        exe_path[0] = '\0';
     }
     if (stats_enabled) {
         /* some programs (sort, ...) close stderr before exit handlers run:
@@ -125,12 +511,18 @@ static void configure(void)
     in_p2pmem        = 1;
     libc_usable_size = (size_t (*)(void*))dlsym(RTLD_NEXT,
                                                 "malloc_usable_size");
+    /* a child must not inherit the lock held by another thread */
+    pthread_atfork(callers_prepare, callers_parent, callers_child);
+    verbose          = p2pmem_verbose();
+    scrub            = p2pmem_scrub_enabled();
     in_p2pmem        = 0;
 
-    v = getenv("P2PMEM_VERBOSE");
-    if ((v != NULL) && (v[0] != '\0') && strcmp(v, "0")) {
-        p2pmem_print(NAME ": allocations of %zu bytes and more from p2pmem",
-                     threshold);
+    if (verbose) {
+        p2pmem_print(NAME ": allocations of %zu bytes and more from p2pmem, "
+                     "when made by P2PMEM_CALLERS=%s; up to %zu bytes of freed "
+                     "blocks kept for reuse; blocks %scleared before they go "
+                     "back to the device", threshold, callers_spec,
+                     cache_size, scrub ? "" : "NOT ");
     }
 
     __atomic_store_n(&fast_below, stats_enabled ? 0 : threshold,
@@ -144,10 +536,12 @@ __attribute__((constructor)) static void preload_init(void)
     pthread_once(&config_once, configure);
 }
 
-static inline int want_p2p(size_t size)
+static inline int want_p2p(size_t size, const void *caller)
 {
     pthread_once(&config_once, configure);
-    return (size >= threshold) && !__atomic_load_n(&p2p_off, __ATOMIC_RELAXED);
+    return (size >= threshold) &&
+           !__atomic_load_n(&p2p_off, __ATOMIC_RELAXED) &&
+           caller_wants(caller, size);
 }
 
 static void warn_fallback(int err, size_t size)
@@ -211,7 +605,7 @@ static void *host_alloc(size_t size, size_t alignment)
                               __libc_malloc(size);
 }
 
-static void *alloc_common(size_t size, size_t alignment)
+static void *alloc_common(size_t size, size_t alignment, const void *caller)
 {
     void *ptr;
 
@@ -219,7 +613,7 @@ static void *alloc_common(size_t size, size_t alignment)
         return (alignment != 0) ? __libc_memalign(alignment, size) :
                                   __libc_malloc(size);
     }
-    if (want_p2p(size)) {
+    if (want_p2p(size, caller)) {
         ptr = p2p_alloc(size, alignment);
         if (ptr != NULL) {
             return ptr;
@@ -237,7 +631,7 @@ EXPORT void *malloc(size_t size)
     if (size < __atomic_load_n(&fast_below, __ATOMIC_RELAXED)) {
         return __libc_malloc(size);
     }
-    return alloc_common(size, 0);
+    return alloc_common(size, 0, __builtin_return_address(0));
 }
 
 EXPORT void free(void *ptr)
@@ -267,10 +661,11 @@ EXPORT void *calloc(size_t n, size_t size)
     if (in_p2pmem) {
         return __libc_calloc(n, size);
     }
-    if (want_p2p(total)) {
+    if (want_p2p(total, __builtin_return_address(0))) {
         ptr = p2p_alloc(total, 0);
         if (ptr != NULL) {
-            /* the kernel does not clear device memory */
+            /* the kernel does not clear device memory, and a reused block
+             * holds what was freed */
             memset(ptr, 0, total);
             return ptr;
         }
@@ -282,13 +677,16 @@ EXPORT void *calloc(size_t n, size_t size)
     return __libc_calloc(n, size);
 }
 
-EXPORT void *realloc(void *ptr, size_t size)
+static void *realloc_common(void *ptr, size_t size, const void *caller)
 {
     size_t old;
     void *new;
 
     if (ptr == NULL) {
-        return malloc(size);
+        if (size < __atomic_load_n(&fast_below, __ATOMIC_RELAXED)) {
+            return __libc_malloc(size);
+        }
+        return alloc_common(size, 0, caller);
     }
     if (size == 0) {
         free(ptr);
@@ -304,7 +702,7 @@ EXPORT void *realloc(void *ptr, size_t size)
         if ((size <= old) && (size >= old / 2) && (size >= threshold)) {
             return ptr;
         }
-        new = want_p2p(size) ? p2p_alloc(size, 0) : NULL;
+        new = want_p2p(size, caller) ? p2p_alloc(size, 0) : NULL;
         if (new == NULL) {
             new = (size >= threshold) ? __libc_malloc(size) :
                                         host_alloc(size, 0);
@@ -319,7 +717,7 @@ EXPORT void *realloc(void *ptr, size_t size)
         return new;
     }
 
-    if (want_p2p(size)) {
+    if (want_p2p(size, caller)) {
         new = p2p_alloc(size, 0);
         if (new != NULL) {
             old = libc_usable_size(ptr);
@@ -331,6 +729,11 @@ EXPORT void *realloc(void *ptr, size_t size)
     return __libc_realloc(ptr, size);
 }
 
+EXPORT void *realloc(void *ptr, size_t size)
+{
+    return realloc_common(ptr, size, __builtin_return_address(0));
+}
+
 EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
 {
     size_t total;
@@ -339,7 +742,7 @@ EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return realloc(ptr, total);
+    return realloc_common(ptr, total, __builtin_return_address(0));
 }
 
 static inline int is_pow2(size_t v)
@@ -355,7 +758,7 @@ EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
     if (!is_pow2(alignment) || (alignment % sizeof(void*))) {
         return EINVAL;
     }
-    ptr   = alloc_common(size, alignment);
+    ptr   = alloc_common(size, alignment, __builtin_return_address(0));
     errno = saved;
     if (ptr == NULL) {
         return ENOMEM;
@@ -370,7 +773,7 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size)
         errno = EINVAL;
         return NULL;
     }
-    return alloc_common(size, alignment);
+    return alloc_common(size, alignment, __builtin_return_address(0));
 }
 
 EXPORT void *memalign(size_t alignment, size_t size)
@@ -385,13 +788,13 @@ EXPORT void *memalign(size_t alignment, size_t size)
         errno = EINVAL;
         return NULL;
     }
-    return alloc_common(size, a);
+    return alloc_common(size, a, __builtin_return_address(0));
 }
 
 EXPORT void *valloc(size_t size)
 {
     pthread_once(&config_once, configure);
-    return alloc_common(size, page_size);
+    return alloc_common(size, page_size, __builtin_return_address(0));
 }
 
 EXPORT void *pvalloc(size_t size)
@@ -404,7 +807,8 @@ EXPORT void *pvalloc(size_t size)
         return NULL;
     }
     rounded &= ~(page_size - 1);
-    return alloc_common(rounded ? rounded : page_size, page_size);
+    return alloc_common(rounded ? rounded : page_size, page_size,
+                        __builtin_return_address(0));
 }
 
 EXPORT size_t malloc_usable_size(void *ptr)
@@ -422,22 +826,69 @@ EXPORT size_t malloc_usable_size(void *ptr)
     return libc_usable_size(ptr);
 }
 
+/* "rank R, pid P" under MPI, else "pid P" */
+static void who(char *buf, size_t len)
+{
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+
+    if ((rank == NULL) || (rank[0] == '\0')) {
+        rank = getenv("PMIX_RANK");
+    }
+    if ((rank != NULL) && (rank[0] != '\0') &&
+        (strspn(rank, "0123456789") == strlen(rank)) && (strlen(rank) < 12)) {
+        snprintf(buf, len, "rank %s, pid %d", rank, (int)getpid());
+    } else {
+        snprintf(buf, len, "pid %d", (int)getpid());
+    }
+}
+
 __attribute__((destructor)) static void print_stats(void)
 {
-    char buf[512];
-    int n;
+    char buf[4096], id[48];
+    size_t cached_bytes, cached_blocks;
+    unsigned long hits;
+    unsigned i;
+    int n, m;
 
+    /* blocks kept for reuse go back to the device, cleared */
+    p2pmem_cache_stats(&cached_bytes, &cached_blocks, &hits);
+    p2pmem_fini();
     if (!stats_enabled) {
         return;
     }
-    n = snprintf(buf, sizeof(buf), NAME ": stats: threshold %zu bytes; "
-                 "p2pmem: %lu allocations %lu bytes, %lu freed, %zu live; "
-                 "host fallback: %lu allocations %lu bytes; below threshold: "
-                 "%lu allocations\n", threshold, stats.p2p_allocs,
-                 stats.p2p_bytes, stats.p2p_frees, p2pmem_index_count(),
-                 stats.fallback_allocs, stats.fallback_bytes,
+    who(id, sizeof(id));
+    n = snprintf(buf, sizeof(buf), NAME ": stats: %s: threshold %zu bytes; "
+                 "p2pmem: %lu allocations %lu bytes, %lu freed, %zu live, "
+                 "%lu reused; host fallback: %lu allocations %lu bytes; "
+                 "library callers: %lu allocations %lu bytes; below "
+                 "threshold: %lu allocations\n", id, threshold,
+                 stats.p2p_allocs, stats.p2p_bytes, stats.p2p_frees,
+                 p2pmem_index_count(), hits, stats.fallback_allocs,
+                 stats.fallback_bytes, stats.caller_allocs, stats.caller_bytes,
                  stats.host_allocs);
     if ((n > 0) && (write(stats_fd, buf, (size_t)n) < 0)) {
         return;
+    }
+    if (stats.caller_allocs == 0) {
+        return;
+    }
+    n = snprintf(buf, sizeof(buf), NAME ": stats: %s: host memory for "
+                 "callers outside P2PMEM_CALLERS=%s:", id, callers_spec);
+    for (i = 0; (i < num_objects) && (n > 0) && ((size_t)n < sizeof(buf));
+         ++i) {
+        if (objects[i].allocs == 0) {
+            continue;
+        }
+        m = snprintf(buf + n, sizeof(buf) - (size_t)n, " %s %lu allocations "
+                     "%lu bytes;", objects[i].name, objects[i].allocs,
+                     objects[i].bytes);
+        n = ((m < 0) || ((size_t)(n + m) >= sizeof(buf) - 1)) ?
+            (int)sizeof(buf) - 2 : n + m;
+    }
+    if (n > 0) {
+        buf[n - 1] = '\n';
+        if (write(stats_fd, buf, (size_t)n) < 0) {
+            return;
+        }
     }
 }

@@ -225,6 +225,39 @@ void *ucs_p2pmem_map(const ucs_p2pmem_provider_t *provider, size_t length,
     return (address == MAP_FAILED) ? NULL : address;
 }
 
+void ucs_p2pmem_scrub(void *address, size_t length)
+{
+    /* one byte per page, a chunk at a time: no allocation (the preload
+     * calls this from free()) */
+    unsigned char vec[1024];
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), done, chunk, i, run;
+    char *base;
+
+    for (done = 0; done < length; done += chunk) {
+        base  = (char*)address + done;
+        chunk = length - done;
+        if (chunk > sizeof(vec) * page) {
+            chunk = sizeof(vec) * page;
+        }
+        if (mincore(base, chunk, vec) != 0) {
+            explicit_bzero(base, chunk);
+            continue;
+        }
+        for (i = 0; i * page < chunk; i += run) {
+            for (run = 0; ((i + run) * page < chunk) && (vec[i + run] & 1);
+                 ++run) {
+            }
+            if (run > 0) {
+                explicit_bzero(base + i * page,
+                               ((i + run) * page <= chunk) ?
+                               run * page : chunk - i * page);
+            } else {
+                run = 1;
+            }
+        }
+    }
+}
+
 int ucs_p2pmem_unmap(void *address, size_t length)
 {
     return (munmap(address, length) == 0) ? 0 : -errno;

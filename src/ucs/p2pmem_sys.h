@@ -185,6 +185,14 @@ void *ucs_p2pmem_map(const ucs_p2pmem_provider_t *provider, size_t length,
 
 int ucs_p2pmem_unmap(void *address, size_t length);
 
+/* Clear a mapping from ucs_p2pmem_map() before it goes back to the pool:
+ * every page that is present in it (mincore), i.e. every page this process
+ * or a device through it could have written; pages never touched are left
+ * alone (the kernel maps a real provider's pages at mmap time, so there
+ * all are present). Clears everything when mincore fails. Does not
+ * allocate memory. */
+void ucs_p2pmem_scrub(void *address, size_t length);
+
 /* A one-line hint for an errno from ucs_p2pmem_map, naming the fix. */
 const char *ucs_p2pmem_map_hint(int err);
 

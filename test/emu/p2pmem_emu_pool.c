@@ -7,6 +7,11 @@
  * "available" file and fails with ENOMEM when there is not enough; munmap
  * gives it back. "available" is updated under flock(), so processes sharing
  * an emulated tree share its pools, as they share a device's.
+ * When allocate is a regular file (p2pmem-emu --backing), each mapping gets
+ * its own range of that file, first fit, as blocks of a device's memory
+ * are distinct: what a process leaves in a block is what the next holder
+ * of that range finds. Ranges are chosen per process (concurrent processes
+ * may share bytes); tests of what stays behind run one process at a time.
  */
 
 #define _GNU_SOURCE
@@ -22,6 +27,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_FDS      1024
@@ -32,6 +38,7 @@ static struct {
     void   *address;
     size_t length;
     char   *dir;
+    off_t  offset;   /* in a backing file */
 } mappings[MAX_MAPPINGS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -128,9 +135,35 @@ int close(int fd)
     return real_close(fd);
 }
 
+/* First free range of length bytes in a backing file of file_size bytes
+ * among this process's mappings of dir, or -1. */
+static off_t backing_offset(const char *dir, size_t length, off_t file_size)
+{
+    off_t off = 0, end;
+    int i, moved;
+
+    pthread_mutex_lock(&lock);
+    do {
+        moved = 0;
+        for (i = 0; i < MAX_MAPPINGS; ++i) {
+            if ((mappings[i].address == NULL) || strcmp(mappings[i].dir, dir)) {
+                continue;
+            }
+            end = mappings[i].offset + (off_t)mappings[i].length;
+            if ((off < end) && (mappings[i].offset < off + (off_t)length)) {
+                off   = end;
+                moved = 1;
+            }
+        }
+    } while (moved);
+    pthread_mutex_unlock(&lock);
+    return (off + (off_t)length <= file_size) ? off : -1;
+}
+
 void *mmap(void *addr, size_t length, int prot, int flags, int fd,
            off_t offset)
 {
+    struct stat st;
     char *dir = NULL;
     void *p;
     int i;
@@ -157,6 +190,15 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd,
         return MAP_FAILED;
     }
 
+    if ((fstat(fd, &st) == 0) && S_ISREG(st.st_mode)) {
+        offset = backing_offset(dir, length, st.st_size);
+        if (offset < 0) {
+            adjust_available(dir, (long long)length);
+            free(dir);
+            errno = ENOMEM;
+            return MAP_FAILED;
+        }
+    }
     p = real_mmap(addr, length, prot, flags, fd, offset);
     if (p == MAP_FAILED) {
         adjust_available(dir, (long long)length);
@@ -170,6 +212,7 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd,
             mappings[i].address = p;
             mappings[i].length  = length;
             mappings[i].dir     = dir;
+            mappings[i].offset  = offset;
             dir                 = NULL;
             break;
         }
@@ -183,6 +226,7 @@ int munmap(void *addr, size_t length)
 {
     char *dir = NULL;
     size_t mapped = 0;
+    off_t moff = 0;
     int i, ret, saved_errno;
 
     init();
@@ -193,6 +237,7 @@ int munmap(void *addr, size_t length)
         if (mappings[i].address == addr) {
             dir                 = mappings[i].dir;
             mapped              = mappings[i].length;
+            moff                = mappings[i].offset;
             mappings[i].address = NULL;
             mappings[i].dir     = NULL;
             break;
@@ -210,6 +255,7 @@ int munmap(void *addr, size_t length)
                     mappings[i].address = addr;
                     mappings[i].length  = mapped;
                     mappings[i].dir     = dir;
+                    mappings[i].offset  = moff;
                     dir                 = NULL;
                     break;
                 }

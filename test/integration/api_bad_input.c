@@ -11,8 +11,8 @@
  *   alloc-0        p2pmem_alloc(0)
  *   alloc-huge     p2pmem_alloc(SIZE_MAX)
  *   alloc-big      p2pmem_alloc() of more than every provider holds
- * Exit status 0 when the call failed as documented (-1/NULL, errno EINVAL
- * or ENOMEM) and a live allocation, if any, was left intact.
+ * Exit status 0 when the call failed as documented (-1/NULL, errno EINVAL,
+ * ENOMEM or EFBIG) and a live allocation, if any, was left intact.
  */
 
 #include <p2pmem.h>
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
     } else if (!strcmp(c, "alloc-huge")) {
         ok = report_alloc(SIZE_MAX, EINVAL);
     } else if (!strcmp(c, "alloc-big")) {
-        ok = report_alloc((size_t)1 << 40, ENOMEM);
+        ok = report_alloc((size_t)1 << 40, EFBIG);
     } else {
         fprintf(stderr, "usage: %s free-foreign|free-stack|free-interior|"
                 "free-twice|alloc-0|alloc-huge|alloc-big\n", argv[0]);

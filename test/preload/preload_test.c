@@ -7,6 +7,11 @@
  *   preload_test threads T N T threads x N cycles of mixed allocations
  *   preload_test exhaust     more than the pool holds: the rest from the host
  *   preload_test host        nothing is p2pmem (no provider), all works
+ *   preload_test flush       the reuse cache gives way when the pool is short
+ *   preload_test fill[-api][-keep]  leave a pattern in a p2pmem block
+ *   preload_test zero[-api]  a fresh p2pmem block reads as zero
+ * (-api: p2pmem_alloc, so the program also runs without the preload, on
+ * libp2pmem alone)
  *
  * Where memory landed is checked twice: p2pmem_is_p2p() (the preload
  * answers it for the process; this program is linked with -lp2pmem) and
@@ -27,10 +32,12 @@
 #include <unistd.h>
 
 static size_t T;     /* threshold */
+static int cache_off;   /* P2PMEM_CACHE=0: free() unmaps at once */
+static int libc_caller; /* P2PMEM_CALLERS names libc */
 static size_t page;
 #include "../check.h"
 
-/* 1: shared /dev/zero mapping (emulated p2pmem); 0: private; -1: none */
+/* 1: shared mapping of a provider (emulated or real); 0: other; -1: none */
 static int maps_p2p(const void *ptr)
 {
     char line[1024], perms[8], path[512];
@@ -45,7 +52,10 @@ static int maps_p2p(const void *ptr)
             continue;
         }
         if (((uintptr_t)ptr >= lo) && ((uintptr_t)ptr < hi)) {
-            result = (perms[3] == 's') && !strcmp(path, "/dev/zero");
+            /* the emulator's /dev/zero or backing file, or the kernel's
+             * p2pmem/allocate */
+            result = (perms[3] == 's') && (!strcmp(path, "/dev/zero") ||
+                                           strstr(path, "/p2pmem/"));
             break;
         }
     }
@@ -134,8 +144,18 @@ static void test_functions(void)
     free(a);
     free(b);
     free(c);
-    CHECK(!p2pmem_is_p2p(b) && !p2pmem_is_p2p(c) && maps_p2p(c) != 1,
-          "free() unmaps p2pmem blocks");
+    if (cache_off) {
+        CHECK(!p2pmem_is_p2p(b) && !p2pmem_is_p2p(c) && maps_p2p(c) != 1,
+              "free() unmaps p2pmem blocks (P2PMEM_CACHE=0)");
+    } else {
+        /* kept mapped for reuse, but no longer a live block */
+        CHECK(!p2pmem_is_p2p(b) && !p2pmem_is_p2p(c) && maps_p2p(c) == 1,
+              "free() keeps p2pmem blocks mapped for reuse, not live");
+        a = malloc(10 * T - 100);
+        CHECK(a == c && in_p2p(a), "malloc of about the same size reuses "
+              "the freed block");
+        free(a);
+    }
     m = malloc(0);
     free(m);
     free(NULL);
@@ -246,7 +266,8 @@ static void test_functions(void)
     free(a);
     free(b); /* page-aligned but glibc's: must go back to glibc */
     a = pvalloc(T - 1);
-    CHECK(a && in_p2p(a) && malloc_usable_size(a) == round_page(T - 1),
+    /* (a reused block may be larger) */
+    CHECK(a && in_p2p(a) && malloc_usable_size(a) >= round_page(T - 1),
           "pvalloc(threshold-1) rounds to pages: p2pmem");
     free(a);
 
@@ -261,8 +282,13 @@ static void test_functions(void)
     memset(a, 'x', n - 1);
     a[n - 1] = '\0';
     b = strdup(a);
-    CHECK(b && in_p2p(b) && strlen(b) == n - 1, "strdup of a large string: "
-          "p2pmem");
+    if (libc_caller) {
+        CHECK(b && in_p2p(b) && strlen(b) == n - 1, "strdup of a large "
+              "string with libc.so* in P2PMEM_CALLERS: p2pmem");
+    } else {
+        CHECK(b && in_host(b) && strlen(b) == n - 1, "strdup of a large "
+              "string (malloc called by libc): host memory by default");
+    }
     free(a);
     free(b);
 }
@@ -428,10 +454,83 @@ static void test_host(void)
     free(m);
 }
 
+/*
+ * What the next holder of device memory finds (P2PMEM_SCRUB), one process
+ * per step: "fill" leaves a pattern in a block (freed, or left live with
+ * "keep"), "zero" checks that a fresh block reads as zero. api: through
+ * p2pmem_alloc/p2pmem_free, else through malloc/free.
+ */
+static void test_fill(int api, int keep)
+{
+    size_t n = 4 * T;
+    char *a  = api ? p2pmem_alloc(n) : malloc(n);
+
+    CHECK(a && in_p2p(a), "fill: %zu bytes from p2pmem (%s)", n,
+          api ? "p2pmem_alloc" : "malloc");
+    if (a == NULL) {
+        return;
+    }
+    memset(a, 0xa5, n);
+    CHECK((a[0] == (char)0xa5) && (a[n - 1] == (char)0xa5),
+          "fill: pattern written");
+    if (!keep) {
+        if (api) {
+            p2pmem_free(a);
+        } else {
+            free(a);
+        }
+    }
+}
+
+static void test_zero(int api)
+{
+    size_t n = 4 * T, i, nonzero = 0;
+    unsigned char *a = api ? p2pmem_alloc(n) : malloc(n);
+
+    CHECK(a && in_p2p(a), "zero: %zu bytes from p2pmem (%s)", n,
+          api ? "p2pmem_alloc" : "malloc");
+    if (a == NULL) {
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        nonzero += (a[i] != 0);
+    }
+    CHECK(nonzero == 0, "zero: a fresh block reads as zero (%zu of %zu "
+          "bytes are not)", nonzero, n);
+    if (api) {
+        p2pmem_free(a);
+    } else {
+        free(a);
+    }
+}
+
+/* With a 1 MiB pool (reuse bound 256K): a freed 200K block is reused, then
+ * a 900K request only fits once the cached block went back to the device. */
+static void test_flush(void)
+{
+    char *a, *b;
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        a = malloc(200 << 10);
+        CHECK(a && in_p2p(a), "flush: 200K block %d from p2pmem", i);
+        free(a);
+    }
+    b = malloc(900 << 10);
+    CHECK(b && in_p2p(b), "flush: 900K from p2pmem after the cached block "
+          "went back to the device");
+    free(b);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = (argc > 1) ? argv[1] : "functions";
     const char *t    = getenv("P2PMEM_THRESHOLD");
+    const char *cs   = getenv("P2PMEM_CACHE");
+    const char *cl   = getenv("P2PMEM_CALLERS");
+
+    cache_off   = (cs != NULL) && !strcmp(cs, "0");
+    libc_caller = (cl != NULL) && (strstr(cl, "libc.so") != NULL);
 
     page = (size_t)sysconf(_SC_PAGESIZE);
     T    = (t != NULL) ? strtoul(t, NULL, 10) : 0;
@@ -450,9 +549,15 @@ int main(int argc, char **argv)
         test_exhaust();
     } else if (!strcmp(mode, "host")) {
         test_host();
+    } else if (!strcmp(mode, "flush")) {
+        test_flush();
+    } else if (!strncmp(mode, "fill", 4)) {
+        test_fill(strstr(mode, "-api") != NULL, strstr(mode, "-keep") != NULL);
+    } else if (!strncmp(mode, "zero", 4)) {
+        test_zero(strstr(mode, "-api") != NULL);
     } else {
-        printf("FAIL: unknown mode '%s' (functions, threads, exhaust, host)\n",
-               mode);
+        printf("FAIL: unknown mode '%s' (functions, threads, exhaust, host, "
+               "flush, fill[-api][-keep], zero[-api])\n", mode);
         ++failed;
     }
     printf("%d passed, %d failed\n", passed, failed);

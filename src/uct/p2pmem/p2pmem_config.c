@@ -40,5 +40,17 @@ ucs_config_field_t uct_p2pmem_md_config_table[] = {
      "when no RDMA transport will register p2pmem.",
      ucs_offsetof(uct_p2pmem_md_config_t, reg_check), UCS_CONFIG_TYPE_BOOL},
 
+    {"SCRUB", "y",
+     "Clear device memory before giving it back to the provider. Kernels\n"
+     "without a clearing patch hand it to the next process as it is. Memory\n"
+     "of a process that is killed, or that exits without unmapping it, is\n"
+     "not cleared.",
+     ucs_offsetof(uct_p2pmem_md_config_t, scrub), UCS_CONFIG_TYPE_BOOL},
+
+    {"VERBOSE", "n",
+     "Print one line per allocation on stderr: size, provider and address of\n"
+     "what was mapped, or why the next UCX_ALLOC_PRIO method serves it.",
+     ucs_offsetof(uct_p2pmem_md_config_t, verbose), UCS_CONFIG_TYPE_BOOL},
+
     {NULL}
 };

@@ -81,6 +81,25 @@ static void uct_p2pmem_report(void *arg, ucs_p2pmem_log_level_t level,
     }
 }
 
+/* UCX_P2PMEM_VERBOSE: one line on stderr, without UCX's debug log */
+static void uct_p2pmem_verbose(const uct_p2pmem_md_t *md, const char *fmt,
+                               ...)
+{
+    char buf[512];
+    va_list ap;
+    int n;
+
+    if (!md->verbose) {
+        return;
+    }
+    n = snprintf(buf, sizeof(buf), "p2pmem[%d]: ", (int)getpid());
+    va_start(ap, fmt);
+    vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    strcat(buf, "\n");
+    fputs(buf, stderr);
+}
+
 static int uct_p2pmem_local_numa_node(void)
 {
     unsigned cpu, node;
@@ -226,6 +245,9 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
         ((alloc_name == NULL) || strcmp(alloc_name, UCT_P2PMEM_USER_ALLOC))) {
         ucs_debug("p2pmem: not serving internal pool '%s' (set "
                   "UCX_P2PMEM_ALLOC_INTERNAL=y to allow)", alloc_name);
+        uct_p2pmem_verbose(md, "%zu bytes for '%s': not served (UCX-internal "
+                           "pool; UCX_P2PMEM_ALLOC_INTERNAL=y serves it)",
+                           *length_p, alloc_name);
         uct_p2pmem_failure_explained = 1;
         return UCS_ERR_UNSUPPORTED;
     }
@@ -266,6 +288,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
             memh->address           = address;
             memh->length            = length;
             memh->provider          = provider;
+            memh->owner             = getpid();
             provider->bytes_mapped += length;
             ++provider->num_allocs;
             md->exhausted           = 0;
@@ -274,6 +297,9 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                       "(%s)", length, address, p->name,
                       p->emulated ? " (emulated provider)" : "",
                       alloc_name, p->allocate_path);
+            uct_p2pmem_verbose(md, "%zu bytes for '%s' at %p from %s%s",
+                               length, alloc_name, address, p->name,
+                               p->emulated ? " (emulated)" : "");
             break;
         }
 
@@ -297,6 +323,11 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                      (unsigned long long)uct_p2pmem_md_largest(md)->size);
         }
         uct_p2pmem_failure_explained = 1;
+        uct_p2pmem_verbose(md, "%zu bytes for '%s': not served (%s); the next "
+                           "UCX_ALLOC_PRIO method serves it", length,
+                           alloc_name, (num_exhausted > 0) ? "exhausted" :
+                           (num_oversize > 0) ? "more than any selected "
+                           "provider holds" : "no usable provider");
     }
     pthread_mutex_unlock(&md->lock);
 
@@ -317,6 +348,11 @@ ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
     uct_p2pmem_memh_t *memh = tl_memh;
     int ret;
 
+    /* the next holder gets the memory as it is: clear it, unless it is a
+     * mapping a forked child shares with its parent */
+    if (md->scrub && (memh->owner == getpid())) {
+        ucs_p2pmem_scrub(memh->address, memh->length);
+    }
     ret = ucs_p2pmem_unmap(memh->address, memh->length);
     if (ret != 0) {
         ucs_error("p2pmem: munmap(%p, %zu) failed: %s", memh->address,
@@ -331,6 +367,8 @@ ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
 
     ucs_debug("p2pmem: unmapped %zu bytes at %p", memh->length,
               memh->address);
+    uct_p2pmem_verbose(md, "unmapped %zu bytes at %p%s", memh->length,
+                       memh->address, md->scrub ? ", cleared" : "");
     ucs_free(memh);
     return UCS_OK;
 }
@@ -467,6 +505,8 @@ uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
     md->super.component = &uct_p2pmem_component;
     md->alloc_internal  = config->alloc_internal;
     md->reg_check       = config->reg_check;
+    md->scrub           = config->scrub;
+    md->verbose         = config->verbose;
     pthread_mutex_init(&md->lock, NULL);
 
     status = uct_p2pmem_md_select(md, config);

@@ -29,6 +29,8 @@ typedef struct uct_p2pmem_md_config {
     char            *devices;        /* "auto", "all" or PCI addresses */
     int             alloc_internal;  /* also serve UCX-internal pools */
     int             reg_check;       /* probe RDMA registration first */
+    int             scrub;           /* clear memory before unmapping it */
+    int             verbose;         /* one stderr line per allocation */
 } uct_p2pmem_md_config_t;
 
 /* Per-provider state that changes at run time. */
@@ -47,6 +49,8 @@ typedef struct uct_p2pmem_md {
     unsigned                  num_selected;
     int                       alloc_internal;
     int                       reg_check;
+    int                       scrub;
+    int                       verbose;
     int                       exhausted;  /* in an exhaustion episode */
     double                    last_warn;  /* when exhaustion was last warned
                                              about (monotonic s), 0: never */
@@ -60,6 +64,7 @@ typedef struct uct_p2pmem_md {
 typedef struct uct_p2pmem_memh {
     void                      *address;
     size_t                    length;
+    pid_t                     owner;     /* fork() shares the mapping */
     uct_p2pmem_md_provider_t  *provider;
 } uct_p2pmem_memh_t;
 
