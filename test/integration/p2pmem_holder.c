@@ -5,7 +5,8 @@
  * p2pmem_holder: hold p2pmem_alloc() memory until stdin closes, so that
  * p2pmem-info --procs has a live holder to find (info-tests, the guest).
  * Usage: p2pmem_holder SIZE [SIZE...]   (bytes, or with K/M/G)
- * Prints "ready" once every block is allocated and written.
+ * Prints "ready" once every block is allocated and written, and frees them
+ * before exiting (the emulated pool only counts what is unmapped).
  */
 
 #include <p2pmem.h>
@@ -37,13 +38,13 @@ static size_t parse_size(const char *s)
 
 int main(int argc, char **argv)
 {
+    void *blocks[64] = {NULL};
     char buf[64];
     size_t size;
-    void *p;
     int i;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: p2pmem_holder SIZE [SIZE...]\n");
+    if ((argc < 2) || (argc > 65)) {
+        fprintf(stderr, "usage: p2pmem_holder SIZE [SIZE...] (at most 64)\n");
         return 2;
     }
     for (i = 1; i < argc; ++i) {
@@ -52,17 +53,22 @@ int main(int argc, char **argv)
             fprintf(stderr, "p2pmem_holder: '%s' is not a size\n", argv[i]);
             return 2;
         }
-        p = p2pmem_alloc(size);
-        if (p == NULL) {
+        blocks[i - 1] = p2pmem_alloc(size);
+        if (blocks[i - 1] == NULL) {
             fprintf(stderr, "p2pmem_holder: p2pmem_alloc(%zu): %s\n", size,
                     strerror(errno));
             return 1;
         }
-        memset(p, 0x5a, size); /* the pages are really in use */
+        memset(blocks[i - 1], 0x5a, size); /* the pages are really in use */
     }
     printf("ready\n");
     fflush(stdout);
     while (read(STDIN_FILENO, buf, sizeof(buf)) > 0) {
+    }
+    for (i = 0; i < argc - 1; ++i) {
+        if (p2pmem_free(blocks[i]) != 0) {
+            return 1;
+        }
     }
     return 0;
 }
