@@ -360,18 +360,17 @@ static unsigned scan_procs(const char *proc_root, const ucs_p2pmem_list_t *list,
                 continue;
             }
             h = &pp[i].holders[pp[i].count - 1];
-            read_small((snprintf(path, sizeof(path), "%s/comm", pid_dir),
-                        path), h->command, sizeof(h->command));
-            if (read_uid(pid_dir, &uid) == 0) {
-                h->uid = uid;
-                pw     = getpwuid(uid);
-                snprintf(h->user, sizeof(h->user), "%s",
-                         (pw != NULL) ? pw->pw_name : "?");
-                if (pw == NULL) {
-                    snprintf(h->user, sizeof(h->user), "%u", uid);
-                }
-            } else {
+            snprintf(path, sizeof(path), "%s/comm", pid_dir);
+            read_small(path, h->command, sizeof(h->command));
+            if (read_uid(pid_dir, &uid) != 0) {
+                h->uid = UINT_MAX;   /* it exited meanwhile */
                 snprintf(h->user, sizeof(h->user), "?");
+            } else if ((pw = getpwuid(uid)) != NULL) {
+                h->uid = uid;
+                snprintf(h->user, sizeof(h->user), "%s", pw->pw_name);
+            } else {
+                h->uid = uid;        /* no passwd entry */
+                snprintf(h->user, sizeof(h->user), "%u", uid);
             }
         }
     }
