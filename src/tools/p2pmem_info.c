@@ -1,0 +1,935 @@
+/*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * p2pmem-info: what P2PDMA providers this host has, which ones libp2pmem
+ * and the UCX module would use, and (--procs) which processes hold memory
+ * of each. An administrator's tool: it reads sysfs and /proc only, through
+ * the same sysfs library (src/ucs) and the same variables as libp2pmem, so
+ * what it prints is what the libraries see.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include <ucs/p2pmem_sys.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "p2pmem-info"
+#define WATCH_MAX_SECONDS 86400.0
+
+typedef struct {
+    int         pid;
+    unsigned    uid;
+    char        user[64];
+    char        command[64];
+    uint64_t    bytes;
+    unsigned    mappings;
+} holder_t;
+
+typedef struct {
+    char       *map_path;      /* realpath of allocate, as /proc/PID/maps shows it */
+    int         attributable;  /* 0: emulated link to a character device */
+    holder_t   *holders;
+    unsigned    count;
+    unsigned    capacity;
+} provider_procs_t;
+
+typedef struct {
+    int         procs;
+    int         json;
+    double      watch;         /* seconds; 0: once */
+    long        count;         /* reports in watch mode; 0: until stopped */
+    const char *proc_root;     /* where procfs is mounted */
+} options_t;
+
+static volatile sig_atomic_t stop_requested;
+static unsigned warnings;
+
+static void on_signal(int sig)
+{
+    stop_requested = 1;
+}
+
+/* The library's own messages, prefixed like libp2pmem's. */
+static void report_cb(void *arg, ucs_p2pmem_log_level_t level,
+                      const char *message)
+{
+    if (level == UCS_P2PMEM_LOG_DEBUG) {
+        return;
+    }
+    ++warnings;
+    fprintf(stderr, PROG ": %s%s\n",
+            (level == UCS_P2PMEM_LOG_ERROR) ? "error: " : "warning: ", message);
+}
+
+static void usage(FILE *f)
+{
+    fputs("Usage: " PROG " [--procs] [--json] [-w SECONDS [-c COUNT]]\n"
+          "List the P2PDMA memory providers of this host: size, available,\n"
+          "published, NUMA node, PCI path, the RDMA devices nearest to each\n"
+          "(PCI hops), and which ones libp2pmem and the UCX p2pmem module select.\n"
+          "\n"
+          "  -p, --procs          also list the processes holding memory of each\n"
+          "                       provider (pid, user, command, bytes), from\n"
+          "                       /proc/PID/maps of the processes you may inspect\n"
+          "  -j, --json           one JSON object per report (one line each)\n"
+          "  -w, --watch SECONDS  report again every SECONDS (e.g. 2 or 0.5)\n"
+          "  -c, --count COUNT    with -w: stop after COUNT reports\n"
+          "  -h, --help           this text\n"
+          "  -V, --version        the version\n"
+          "\n"
+          "Environment (as for libp2pmem and the UCX module):\n"
+          "  UCX_P2PMEM_SYSFS_ROOT  PCI device directory (default "
+          UCS_P2PMEM_DEFAULT_SYSFS_ROOT ")\n"
+          "  UCX_P2PMEM_DEVICES     auto | all | PCI addresses (default auto)\n"
+          "  UCX_NET_DEVICES        the RDMA devices 'auto' stays close to\n"
+          "\n"
+          "Exit status: 0 OK, 1 a problem was reported (bad sysfs content, bad\n"
+          "UCX_P2PMEM_DEVICES, unreadable directory), 2 bad command line.\n"
+          "See p2pmem-info(1).\n", f);
+}
+
+/* ---- small helpers ---- */
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+
+    if (p == NULL) {
+        fprintf(stderr, PROG ": error: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static void format_bytes(uint64_t v, char *buf, size_t len)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double d = (double)v;
+    unsigned u = 0;
+
+    while ((d >= 1024.0) && (u < 5)) {
+        d /= 1024.0;
+        ++u;
+    }
+    if (u == 0) {
+        snprintf(buf, len, "%llu B", (unsigned long long)v);
+    } else {
+        snprintf(buf, len, "%.1f %s", d, units[u]);
+    }
+}
+
+static void format_path(const ucs_p2pmem_pci_path_t *path, char *buf,
+                        size_t len)
+{
+    char name[UCS_P2PMEM_PCI_NAME_MAX];
+    size_t off;
+    unsigned i;
+
+    off = (size_t)snprintf(buf, len, "%s", path->host_bridge);
+    for (i = 0; (i < path->depth) && (off < len); ++i) {
+        ucs_p2pmem_format_pci_addr(&path->chain[i], name);
+        off += (size_t)snprintf(buf + off, len - off, "/%s", name);
+    }
+}
+
+static void json_string(const char *s)
+{
+    const unsigned char *p;
+
+    putchar('"');
+    for (p = (const unsigned char*)s; *p != '\0'; ++p) {
+        if ((*p == '"') || (*p == '\\')) {
+            printf("\\%c", *p);
+        } else if ((*p < 0x20) || (*p == 0x7f)) {
+            printf("\\u%04x", *p);
+        } else {
+            putchar(*p);
+        }
+    }
+    putchar('"');
+}
+
+/* Strict "SECONDS": a positive decimal number, optionally with a fraction. */
+static int parse_seconds(const char *s, double *value)
+{
+    char *end;
+    const char *p;
+    int digits = 0, dots = 0;
+
+    for (p = s; *p != '\0'; ++p) {
+        if (isdigit((unsigned char)*p)) {
+            ++digits;
+        } else if ((*p == '.') && (dots == 0)) {
+            ++dots;
+        } else {
+            return -EINVAL;
+        }
+    }
+    if (digits == 0) {
+        return -EINVAL;
+    }
+    errno  = 0;
+    *value = strtod(s, &end);
+    if ((errno != 0) || (*end != '\0') || !(*value > 0.0) ||
+        (*value > WATCH_MAX_SECONDS)) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int parse_count(const char *s, long *value)
+{
+    char *end;
+
+    if (!isdigit((unsigned char)s[0])) {
+        return -EINVAL;
+    }
+    errno  = 0;
+    *value = strtol(s, &end, 10);
+    return ((errno != 0) || (*end != '\0') || (*value < 1)) ? -EINVAL : 0;
+}
+
+/* ---- /proc: who holds provider memory ---- */
+
+static void read_small(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+
+    buf[0] = '\0';
+    if (f == NULL) {
+        return;
+    }
+    if (fgets(buf, (int)len, f) == NULL) {
+        buf[0] = '\0';
+    }
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int read_uid(const char *pid_dir, unsigned *uid)
+{
+    char path[PATH_MAX + 16], line[256];
+    FILE *f;
+    int ret = -ENOENT;
+
+    snprintf(path, sizeof(path), "%s/status", pid_dir);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -errno;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "Uid: %u", uid) == 1) {
+            ret = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return ret;
+}
+
+static holder_t *holder_get(provider_procs_t *pp, int pid)
+{
+    holder_t *grown;
+
+    if ((pp->count > 0) && (pp->holders[pp->count - 1].pid == pid)) {
+        return &pp->holders[pp->count - 1];
+    }
+    if (pp->count == pp->capacity) {
+        pp->capacity = pp->capacity ? (2 * pp->capacity) : 8;
+        grown        = realloc(pp->holders, pp->capacity * sizeof(*grown));
+        if (grown == NULL) {
+            fprintf(stderr, PROG ": error: out of memory\n");
+            exit(1);
+        }
+        pp->holders = grown;
+    }
+    memset(&pp->holders[pp->count], 0, sizeof(*grown));
+    pp->holders[pp->count].pid = pid;
+    return &pp->holders[pp->count++];
+}
+
+/* One /proc/PID/maps line: "start-end perms offset dev inode   path". */
+static int parse_maps_line(char *line, uint64_t *length, char **path)
+{
+    unsigned long long start, end;
+    int consumed = 0;
+    char *p;
+
+    if ((sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &start, &end,
+                &consumed) < 2) || (consumed == 0) || (end < start)) {
+        return -EINVAL;
+    }
+    p = line + consumed;
+    while (*p == ' ') {
+        ++p;
+    }
+    p[strcspn(p, "\n")] = '\0';
+    *length = end - start;
+    *path   = p;
+    return 0;
+}
+
+/* Fill pp[] from every process we may inspect; returns how many processes
+ * were inspected, and *hidden how many we may not. */
+static unsigned scan_procs(const char *proc_root, const ucs_p2pmem_list_t *list,
+                           provider_procs_t *pp, unsigned *hidden)
+{
+    char pid_dir[PATH_MAX], path[PATH_MAX + 16], *line = NULL, *mpath;
+    unsigned inspected = 0, i, uid;
+    size_t line_len = 0;
+    struct passwd *pw;
+    struct dirent *ent;
+    uint64_t length;
+    holder_t *h;
+    char *end;
+    long pid;
+    DIR *dir;
+    FILE *f;
+
+    *hidden = 0;
+    dir     = opendir(proc_root);
+    if (dir == NULL) {
+        fprintf(stderr, PROG ": error: cannot read %s: %s; --procs needs "
+                "procfs mounted there\n", proc_root, strerror(errno));
+        ++warnings;
+        return 0;
+    }
+
+    while ((ent = readdir(dir)) != NULL) {
+        pid = strtol(ent->d_name, &end, 10);
+        if ((*end != '\0') || (pid <= 0) || (pid > INT_MAX)) {
+            continue;
+        }
+        snprintf(pid_dir, sizeof(pid_dir), "%s/%s", proc_root, ent->d_name);
+        snprintf(path, sizeof(path), "%s/maps", pid_dir);
+        f = fopen(path, "r");
+        if (f == NULL) {
+            /* EACCES: another user's process (ptrace access mode);
+             * ENOENT/ESRCH: it exited meanwhile */
+            if ((errno == EACCES) || (errno == EPERM)) {
+                ++*hidden;
+            }
+            continue;
+        }
+        ++inspected;
+        while (getline(&line, &line_len, f) > 0) {
+            if (parse_maps_line(line, &length, &mpath) != 0) {
+                continue;
+            }
+            for (i = 0; i < list->count; ++i) {
+                if (!pp[i].attributable || (pp[i].map_path == NULL) ||
+                    strcmp(mpath, pp[i].map_path)) {
+                    continue;
+                }
+                h = holder_get(&pp[i], (int)pid);
+                h->bytes += length;
+                ++h->mappings;
+            }
+        }
+        /* a read error after open: the process exited (ESRCH) or, for
+         * a setuid switch meanwhile, may no longer be read (EACCES) */
+        if (ferror(f)) {
+            --inspected;
+            if ((errno == EACCES) || (errno == EPERM)) {
+                ++*hidden;
+            }
+        }
+        fclose(f);
+
+        for (i = 0; i < list->count; ++i) {
+            if ((pp[i].count == 0) ||
+                (pp[i].holders[pp[i].count - 1].pid != (int)pid)) {
+                continue;
+            }
+            h = &pp[i].holders[pp[i].count - 1];
+            snprintf(path, sizeof(path), "%s/comm", pid_dir);
+            read_small(path, h->command, sizeof(h->command));
+            if (read_uid(pid_dir, &uid) != 0) {
+                h->uid = UINT_MAX;   /* it exited meanwhile */
+                snprintf(h->user, sizeof(h->user), "?");
+            } else if ((pw = getpwuid(uid)) != NULL) {
+                h->uid = uid;
+                snprintf(h->user, sizeof(h->user), "%s", pw->pw_name);
+            } else {
+                h->uid = uid;        /* no passwd entry */
+                snprintf(h->user, sizeof(h->user), "%u", uid);
+            }
+        }
+    }
+    free(line);
+    closedir(dir);
+    return inspected;
+}
+
+static int holder_cmp(const void *pa, const void *pb)
+{
+    const holder_t *a = pa, *b = pb;
+
+    return (a->pid > b->pid) - (a->pid < b->pid);
+}
+
+/* ---- one report ---- */
+
+typedef struct {
+    const char             *root;
+    const char             *devices;
+    int                     devices_valid;
+    char                    devices_bad[64];
+    ucs_p2pmem_list_t       list;
+    ucs_p2pmem_rdma_list_t  rdma;      /* all RDMA devices UCX_NET_DEVICES allows */
+    int                    *rank;      /* per provider: 1-based, 0 not selected */
+    int                    *auto_rank; /* the same for UCX_P2PMEM_DEVICES=auto */
+    unsigned                num_selected, num_auto;
+    provider_procs_t       *pp;
+    unsigned                inspected, hidden;
+} report_t;
+
+static int local_numa_node(void)
+{
+    unsigned cpu, node;
+
+    return (getcpu(&cpu, &node) == 0) ? (int)node : UCS_P2PMEM_NUMA_UNKNOWN;
+}
+
+/* Ranks (1-based) of the providers spec selects, as libp2pmem computes them:
+ * RDMA locality only for "auto". */
+static unsigned select_ranks(report_t *r, const ucs_p2pmem_select_spec_t *spec,
+                             int *rank, int report)
+{
+    ucs_p2pmem_rdma_list_t none = {NULL, 0};
+    unsigned *order, n, i;
+
+    order = xcalloc(r->list.count + 1, sizeof(*order));
+    n     = ucs_p2pmem_select(&r->list, spec,
+                              (spec->mode == UCS_P2PMEM_SELECT_AUTO) ?
+                              &r->rdma : &none, local_numa_node(), order,
+                              report ? report_cb : NULL, NULL);
+    for (i = 0; i < n; ++i) {
+        rank[order[i]] = (int)i + 1;
+    }
+    free(order);
+    return n;
+}
+
+static int report_collect(report_t *r, const options_t *opt)
+{
+    ucs_p2pmem_select_spec_t spec, auto_spec;
+    unsigned i;
+    char *real;
+    int ret;
+
+    memset(r, 0, sizeof(*r));
+    r->root    = getenv("UCX_P2PMEM_SYSFS_ROOT");
+    r->devices = getenv("UCX_P2PMEM_DEVICES");
+    if ((r->root == NULL) || (r->root[0] == '\0')) {
+        r->root = UCS_P2PMEM_DEFAULT_SYSFS_ROOT;
+    }
+    if ((r->devices == NULL) || (r->devices[0] == '\0')) {
+        r->devices = "auto";
+    }
+
+    ret = ucs_p2pmem_scan(r->root, &r->list, report_cb, NULL);
+    if (ret != 0) {
+        fprintf(stderr, PROG ": error: cannot read UCX_P2PMEM_SYSFS_ROOT=%s "
+                "(%s); point it at the PCI device directory\n", r->root,
+                strerror(-ret));
+        return ret;
+    }
+    ucs_p2pmem_scan_rdma(r->root, getenv("UCX_NET_DEVICES"), &r->rdma,
+                         report_cb, NULL);
+
+    r->rank      = xcalloc(r->list.count + 1, sizeof(*r->rank));
+    r->auto_rank = xcalloc(r->list.count + 1, sizeof(*r->auto_rank));
+
+    ret = ucs_p2pmem_parse_select(r->devices, &spec, r->devices_bad,
+                                  sizeof(r->devices_bad));
+    r->devices_valid = (ret == 0);
+    if (!r->devices_valid) {
+        fprintf(stderr, PROG ": error: UCX_P2PMEM_DEVICES=%s: '%s' is not "
+                "valid; use 'auto', 'all', or PCI addresses such as "
+                "0000:01:00.0 separated by commas (libp2pmem and the UCX "
+                "module use no provider with this value)\n", r->devices,
+                r->devices_bad);
+        ++warnings;
+    } else {
+        r->num_selected = select_ranks(r, &spec, r->rank, 1);
+        ucs_p2pmem_select_spec_free(&spec);
+    }
+
+    ucs_p2pmem_parse_select("auto", &auto_spec, NULL, 0);
+    r->num_auto = select_ranks(r, &auto_spec, r->auto_rank, 0);
+    ucs_p2pmem_select_spec_free(&auto_spec);
+
+    if (!opt->procs) {
+        return 0;
+    }
+    r->pp = xcalloc(r->list.count + 1, sizeof(*r->pp));
+    for (i = 0; i < r->list.count; ++i) {
+        /* /proc/PID/maps names the file by its real path: for the kernel's
+         * attribute that is /sys/devices/.../p2pmem/allocate */
+        real = realpath(r->list.providers[i].allocate_path, NULL);
+        r->pp[i].map_path = real;
+        /* an emulated provider links to /dev/zero, whose shared mappings
+         * all look alike in maps: they cannot be told apart */
+        r->pp[i].attributable = (real != NULL) && strncmp(real, "/dev/", 5);
+    }
+    r->inspected = scan_procs(opt->proc_root, &r->list, r->pp, &r->hidden);
+    for (i = 0; i < r->list.count; ++i) {
+        if (r->pp[i].count > 1) {
+            qsort(r->pp[i].holders, r->pp[i].count, sizeof(holder_t),
+                  holder_cmp);
+        }
+    }
+    return 0;
+}
+
+static void report_free(report_t *r)
+{
+    unsigned i;
+
+    if (r->pp != NULL) {
+        for (i = 0; i < r->list.count; ++i) {
+            free(r->pp[i].map_path);
+            free(r->pp[i].holders);
+        }
+        free(r->pp);
+    }
+    free(r->rank);
+    free(r->auto_rank);
+    ucs_p2pmem_rdma_list_free(&r->rdma);
+    ucs_p2pmem_list_free(&r->list);
+}
+
+/* RDMA devices ordered by PCI distance from provider p, nearest first. */
+typedef struct {
+    unsigned index;
+    int      distance;
+} rdma_dist_t;
+
+static int rdma_dist_cmp(const void *pa, const void *pb)
+{
+    const rdma_dist_t *a = pa, *b = pb;
+
+    return (a->distance > b->distance) - (a->distance < b->distance);
+}
+
+static rdma_dist_t *rdma_by_distance(const report_t *r,
+                                     const ucs_p2pmem_provider_t *p)
+{
+    rdma_dist_t *d = xcalloc(r->rdma.count + 1, sizeof(*d));
+    unsigned i;
+
+    for (i = 0; i < r->rdma.count; ++i) {
+        d[i].index    = i;
+        d[i].distance = (p->has_path && r->rdma.devs[i].has_path) ?
+                        ucs_p2pmem_pci_distance(&p->path,
+                                                &r->rdma.devs[i].path) :
+                        UCS_P2PMEM_DIST_UNREACHABLE;
+    }
+    qsort(d, r->rdma.count, sizeof(*d), rdma_dist_cmp);
+    return d;
+}
+
+static void print_selection_text(const report_t *r, const int *rank,
+                                 unsigned n)
+{
+    unsigned k, i;
+
+    if (n == 0) {
+        printf("none");
+    }
+    for (k = 1; k <= n; ++k) {
+        for (i = 0; i < r->list.count; ++i) {
+            if (rank[i] == (int)k) {
+                printf("%s%s", (k > 1) ? ", " : "", r->list.providers[i].name);
+            }
+        }
+    }
+    putchar('\n');
+}
+
+static void print_text(const report_t *r, const options_t *opt)
+{
+    char b1[32], b2[32], path[512];
+    const ucs_p2pmem_provider_t *p;
+    const ucs_p2pmem_rdma_dev_t *dev;
+    const provider_procs_t *pp;
+    rdma_dist_t *d;
+    unsigned i, j;
+
+    printf("sysfs root:  %s\n", r->root);
+    printf("RDMA devices:");
+    if (r->rdma.count == 0) {
+        printf(" none%s", getenv("UCX_NET_DEVICES") ?
+               " (after UCX_NET_DEVICES)" : "");
+    }
+    for (j = 0; j < r->rdma.count; ++j) {
+        dev = &r->rdma.devs[j];
+        if (dev->has_path) {
+            format_path(&dev->path, path, sizeof(path));
+        } else {
+            snprintf(path, sizeof(path), "not on PCI");
+        }
+        printf("%s %s (%s)", j ? "," : "", dev->name, path);
+    }
+    putchar('\n');
+    printf("selected (UCX_P2PMEM_DEVICES=%s): ", r->devices);
+    if (r->devices_valid) {
+        print_selection_text(r, r->rank, r->num_selected);
+    } else {
+        printf("none: invalid value\n");
+    }
+    if (strcmp(r->devices, "auto")) {
+        printf("selected by UCX_P2PMEM_DEVICES=auto: ");
+        print_selection_text(r, r->auto_rank, r->num_auto);
+    }
+    if (r->list.count == 0) {
+        printf("no P2PDMA providers under %s\n", r->root);
+    }
+
+    for (i = 0; i < r->list.count; ++i) {
+        p = &r->list.providers[i];
+        printf("\nprovider %s%s\n", p->name, p->emulated ? " (EMULATED)" : "");
+        format_bytes(p->size, b1, sizeof(b1));
+        printf("  size:       %llu (%s)\n", (unsigned long long)p->size, b1);
+        format_bytes(p->available, b1, sizeof(b1));
+        format_bytes(p->size - p->available, b2, sizeof(b2));
+        printf("  available:  %llu (%s; %s in use)\n",
+               (unsigned long long)p->available, b1, b2);
+        printf("  published:  %s\n", p->published ? "yes" :
+               "no (its driver did not publish it for general use; "
+               "auto skips it)");
+        if (p->numa_node == UCS_P2PMEM_NUMA_UNKNOWN) {
+            printf("  NUMA node:  unknown\n");
+        } else {
+            printf("  NUMA node:  %d\n", p->numa_node);
+        }
+        format_path(&p->path, path, sizeof(path));
+        printf("  PCI path:   %s\n", path);
+        if (r->devices_valid) {
+            if (r->rank[i]) {
+                printf("  selected:   yes, #%d of %u\n", r->rank[i],
+                       r->num_selected);
+            } else {
+                printf("  selected:   no\n");
+            }
+        }
+        if (strcmp(r->devices, "auto")) {
+            printf("  by auto:    %s\n", r->auto_rank[i] ? "yes" : "no");
+        }
+        printf("  RDMA:      ");
+        if (r->rdma.count == 0) {
+            printf(" none\n");
+        }
+        d = rdma_by_distance(r, p);
+        for (j = 0; j < r->rdma.count; ++j) {
+            dev = &r->rdma.devs[d[j].index];
+            if (d[j].distance != UCS_P2PMEM_DIST_UNREACHABLE) {
+                printf("%s %s %d hop%s", j ? "," : "", dev->name,
+                       d[j].distance, (d[j].distance == 1) ? "" : "s");
+            } else {
+                printf("%s %s %s", j ? "," : "", dev->name,
+                       dev->has_path ? "unreachable (another host bridge)" :
+                                       "no PCI path");
+            }
+        }
+        if (r->rdma.count > 0) {
+            putchar('\n');
+        }
+        free(d);
+
+        if (!opt->procs) {
+            continue;
+        }
+        pp = &r->pp[i];
+        if (!pp->attributable) {
+            printf("  holders:    cannot be told apart (allocate links to %s;"
+                   " its shared mappings all look alike)\n",
+                   pp->map_path ? pp->map_path : "nothing");
+            continue;
+        }
+        printf("  holders:    %u process%s\n", pp->count,
+               (pp->count == 1) ? "" : "es");
+        if (pp->count > 0) {
+            printf("    %8s  %-12s %-16s %14s\n", "PID", "USER", "COMMAND",
+                   "BYTES");
+        }
+        for (j = 0; j < pp->count; ++j) {
+            format_bytes(pp->holders[j].bytes, b1, sizeof(b1));
+            printf("    %8d  %-12s %-16s %14llu (%s in %u mapping%s)\n",
+                   pp->holders[j].pid, pp->holders[j].user,
+                   pp->holders[j].command,
+                   (unsigned long long)pp->holders[j].bytes, b1,
+                   pp->holders[j].mappings,
+                   (pp->holders[j].mappings == 1) ? "" : "s");
+        }
+    }
+    if (opt->procs) {
+        printf("\nprocesses inspected: %u; not visible to you: %u%s\n",
+               r->inspected, r->hidden, (r->hidden == 0) ? "" :
+               (geteuid() != 0) ? " (run as root to see every holder)" :
+               " (refused even to root: e.g. a process of another user "
+               "namespace)");
+    }
+}
+
+static void json_selection(const report_t *r, const int *rank, unsigned n)
+{
+    unsigned k, i;
+
+    putchar('[');
+    for (k = 1; k <= n; ++k) {
+        for (i = 0; i < r->list.count; ++i) {
+            if (rank[i] == (int)k) {
+                if (k > 1) {
+                    putchar(',');
+                }
+                json_string(r->list.providers[i].name);
+            }
+        }
+    }
+    putchar(']');
+}
+
+static void print_json(const report_t *r, const options_t *opt)
+{
+    const ucs_p2pmem_provider_t *p;
+    const ucs_p2pmem_rdma_dev_t *dev;
+    const provider_procs_t *pp;
+    char path[512];
+    rdma_dist_t *d;
+    unsigned i, j;
+
+    printf("{\"time\":%lld,\"sysfs_root\":", (long long)time(NULL));
+    json_string(r->root);
+    printf(",\"devices\":");
+    json_string(r->devices);
+    printf(",\"devices_valid\":%s,\"selected\":",
+           r->devices_valid ? "true" : "false");
+    json_selection(r, r->rank, r->devices_valid ? r->num_selected : 0);
+    printf(",\"auto_selected\":");
+    json_selection(r, r->auto_rank, r->num_auto);
+
+    printf(",\"rdma_devices\":[");
+    for (j = 0; j < r->rdma.count; ++j) {
+        dev = &r->rdma.devs[j];
+        printf("%s{\"name\":", j ? "," : "");
+        json_string(dev->name);
+        printf(",\"pci_path\":");
+        if (dev->has_path) {
+            format_path(&dev->path, path, sizeof(path));
+            json_string(path);
+        } else {
+            printf("null");
+        }
+        if (dev->numa_node == UCS_P2PMEM_NUMA_UNKNOWN) {
+            printf(",\"numa_node\":null}");
+        } else {
+            printf(",\"numa_node\":%d}", dev->numa_node);
+        }
+    }
+
+    printf("],\"providers\":[");
+    for (i = 0; i < r->list.count; ++i) {
+        p = &r->list.providers[i];
+        format_path(&p->path, path, sizeof(path));
+        printf("%s{\"name\":", i ? "," : "");
+        json_string(p->name);
+        printf(",\"size\":%llu,\"available\":%llu,\"published\":%s,"
+               "\"emulated\":%s,", (unsigned long long)p->size,
+               (unsigned long long)p->available,
+               p->published ? "true" : "false", p->emulated ? "true" : "false");
+        if (p->numa_node == UCS_P2PMEM_NUMA_UNKNOWN) {
+            printf("\"numa_node\":null");
+        } else {
+            printf("\"numa_node\":%d", p->numa_node);
+        }
+        printf(",\"pci_path\":");
+        json_string(path);
+        printf(",\"selected_rank\":");
+        if (r->devices_valid && r->rank[i]) {
+            printf("%d", r->rank[i]);
+        } else {
+            printf("null");
+        }
+        printf(",\"auto_rank\":");
+        if (r->auto_rank[i]) {
+            printf("%d", r->auto_rank[i]);
+        } else {
+            printf("null");
+        }
+        printf(",\"rdma\":[");
+        d = rdma_by_distance(r, p);
+        for (j = 0; j < r->rdma.count; ++j) {
+            printf("%s{\"name\":", j ? "," : "");
+            json_string(r->rdma.devs[d[j].index].name);
+            if (d[j].distance == UCS_P2PMEM_DIST_UNREACHABLE) {
+                printf(",\"distance\":null}");
+            } else {
+                printf(",\"distance\":%d}", d[j].distance);
+            }
+        }
+        free(d);
+        putchar(']');
+        if (opt->procs) {
+            pp = &r->pp[i];
+            printf(",\"holders_attributable\":%s,\"holders\":[",
+                   pp->attributable ? "true" : "false");
+            for (j = 0; j < pp->count; ++j) {
+                printf("%s{\"pid\":%d,\"uid\":%u,\"user\":", j ? "," : "",
+                       pp->holders[j].pid, pp->holders[j].uid);
+                json_string(pp->holders[j].user);
+                printf(",\"command\":");
+                json_string(pp->holders[j].command);
+                printf(",\"bytes\":%llu,\"mappings\":%u}",
+                       (unsigned long long)pp->holders[j].bytes,
+                       pp->holders[j].mappings);
+            }
+            putchar(']');
+        }
+        putchar('}');
+    }
+    putchar(']');
+    if (opt->procs) {
+        printf(",\"processes_inspected\":%u,\"processes_hidden\":%u",
+               r->inspected, r->hidden);
+    }
+    printf("}\n");
+}
+
+static int report_once(const options_t *opt)
+{
+    report_t r;
+    int ret;
+
+    warnings = 0;
+    ret      = report_collect(&r, opt);
+    if (ret == 0) {
+        if (opt->json) {
+            print_json(&r, opt);
+        } else {
+            print_text(&r, opt);
+        }
+    }
+    report_free(&r);
+    fflush(stdout);
+    return ((ret != 0) || (warnings > 0)) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option long_opts[] = {
+        {"procs",   no_argument,       NULL, 'p'},
+        {"json",    no_argument,       NULL, 'j'},
+        {"watch",   required_argument, NULL, 'w'},
+        {"count",   required_argument, NULL, 'c'},
+        {"help",    no_argument,       NULL, 'h'},
+        {"version", no_argument,       NULL, 'V'},
+        {NULL, 0, NULL, 0}
+    };
+    options_t opt = {0, 0, 0.0, 0, "/proc"};
+    struct timespec ts;
+    struct sigaction sa;
+    int c, ret = 0, status;
+    long n;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":pjw:c:hV", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            opt.procs = 1;
+            break;
+        case 'j':
+            opt.json = 1;
+            break;
+        case 'w':
+            if (parse_seconds(optarg, &opt.watch) != 0) {
+                fprintf(stderr, PROG ": -w/--watch: '%s' is not a number of "
+                        "seconds between 0 and %.0f (e.g. -w 2 or -w 0.5)\n",
+                        optarg, WATCH_MAX_SECONDS);
+                return 2;
+            }
+            break;
+        case 'c':
+            if (parse_count(optarg, &opt.count) != 0) {
+                fprintf(stderr, PROG ": -c/--count: '%s' is not a positive "
+                        "whole number of reports\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf(PROG " %s\n", PACKAGE_VERSION);
+            return 0;
+        case ':':
+            fprintf(stderr, PROG ": option '%s' needs a value; see "
+                    PROG " --help\n", argv[optind - 1]);
+            return 2;
+        default:
+            if (optopt != 0) {
+                fprintf(stderr, PROG ": unknown option '-%c'; see " PROG
+                        " --help\n", optopt);
+            } else {
+                fprintf(stderr, PROG ": unknown option '%s'; see " PROG
+                        " --help\n", argv[optind - 1]);
+            }
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, PROG ": unexpected argument '%s'; see " PROG
+                " --help\n", argv[optind]);
+        return 2;
+    }
+    if ((opt.count > 0) && (opt.watch == 0.0)) {
+        fprintf(stderr, PROG ": -c/--count only goes with -w/--watch\n");
+        return 2;
+    }
+    if (opt.watch == 0.0) {
+        return report_once(&opt);
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    for (n = 0; !stop_requested; ) {
+        if (!opt.json) {
+            if (isatty(STDOUT_FILENO)) {
+                fputs("\033[H\033[2J", stdout); /* like watch(1) */
+            }
+            printf("--- %lld ---\n", (long long)time(NULL));
+        }
+        status = report_once(&opt);
+        ret |= status;
+        if ((opt.count > 0) && (++n >= opt.count)) {
+            break;
+        }
+        ts.tv_sec  = (time_t)opt.watch;
+        ts.tv_nsec = (long)((opt.watch - (double)ts.tv_sec) * 1e9);
+        while (!stop_requested && (nanosleep(&ts, &ts) != 0) &&
+               (errno == EINTR)) {
+        }
+    }
+    return ret;
+}
