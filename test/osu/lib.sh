@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Copyright (c) 2026 ucx-p2pmem developers
 # SPDX-License-Identifier: BSD-3-Clause
 #
@@ -36,7 +37,7 @@ osu_exec() {
 		envs=(P2PMEM_STATS=1 P2PMEM_VERBOSE=1)
 		;;
 	win) envs=(UCX_LOG_LEVEL=debug) ;;
-	hostwin) envs=(UCX_LOG_LEVEL=debug UCX_ALLOC_PRIO=$osu_host_prio) ;;
+	hostwin) envs=(UCX_LOG_LEVEL=debug "UCX_ALLOC_PRIO=$osu_host_prio") ;;
 	host) ;;
 	*) echo "osu_exec: unknown placement $place" >&2; return 2 ;;
 	esac
