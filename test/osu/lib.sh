@@ -13,6 +13,9 @@
 #   OSU_PROVIDER  ERE of the provider name the libraries print
 #                 (e.g. '0000:01:00\.0 \(emulated'), or a real BDF
 #   OSU_TIMEOUT   seconds per run (default 300)
+#   OSU_LOGDIR    optional: UCX logs go to OSU_LOGDIR/ucx.<host>.<pid>, one
+#                 file per process, instead of through mpirun's forwarding,
+#                 which can split a long line between two tags
 #
 # Placements (PLACE):
 #   preload  unmodified benchmark under --preload: its buffers of at least
@@ -41,6 +44,12 @@ osu_exec() {
 	host) ;;
 	*) echo "osu_exec: unknown placement $place" >&2; return 2 ;;
 	esac
+	if [ -n "${OSU_LOGDIR:-}" ]; then
+		rm -f "$OSU_LOGDIR"/ucx.*
+		case $place in
+		win | hostwin) envs+=("UCX_LOG_FILE=$OSU_LOGDIR/ucx.%h.%p") ;;
+		esac
+	fi
 	env "${envs[@]}" timeout -k 10 "${OSU_TIMEOUT:-300}" \
 		"${OSU_MPIRUN[0]}" "${pre[@]}" "${OSU_MPIRUN[@]:1}" -np "$np" --tag-output "$@" \
 		>"$out" 2>&1
@@ -112,7 +121,24 @@ osu_where_preload() {
 # "[host:pid:thread]" prefixed), i.e. its MPI_Win_allocate window; the
 # window's process is the rank's. Sets osu_why and osu_where likewise.
 osu_where_win() {
-	local out=$1 np=$2 min=$3 r n why= pids
+	local out=$1 np=$2 min=$3 r n why= pids f
+	if [ -n "${OSU_LOGDIR:-}" ]; then
+		# one log per process: count the processes that mapped a window
+		pids=0
+		for f in "$OSU_LOGDIR"/ucx.*; do
+			[ -e "$f" ] || continue
+			n=$(sed -nE "s/.* p2pmem: mapped ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.* for 'user memory'.*/\1/p" "$f" |
+				awk -v m="$min" '$1 >= m' | wc -l)
+			[ "$n" -ge 1 ] && pids=$((pids + 1))
+		done
+		[ "$pids" -ge "$np" ] || why=" $pids of $np processes have a window mapping of >= $min bytes from the provider in their UCX log;"
+		if cat "$OSU_LOGDIR"/ucx.* 2>/dev/null | grep -q 'p2pmem.*\(warning\|fall\)'; then
+			why="$why the module warned: $(cat "$OSU_LOGDIR"/ucx.* | grep -m1 'p2pmem.*\(warning\|fall\)' | cut -c1-200);"
+		fi
+		osu_where="windows of >= $min bytes mapped from the provider by $pids processes (their UCX logs)"
+		osu_why=${why%;}
+		return
+	fi
 	for ((r = 0; r < np; r++)); do
 		n=$(sed -nE "s/^\[[0-9]+,$r\]<std(out|err)>:.* p2pmem: mapped ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.* for 'user memory'.*/\2/p" "$out" |
 			awk -v m="$min" '$1 >= m' | wc -l)
