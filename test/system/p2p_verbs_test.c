@@ -22,6 +22,14 @@
  *       map a p2pmem buffer (no MR), fill it, print READY; on SIGUSR1 read
  *       it back and print "ACCESS: data intact", "ACCESS: data lost" or
  *       "ACCESS: SIGBUS", then unmap and exit 0 (device removal test).
+ *   p2p_verbs_test peer ALLOCATE DEVICE GID-INDEX SIZE PORT [HOST]
+ *       two machines: without HOST, wait on TCP PORT with one registered
+ *       p2pmem buffer; with HOST, connect to it. The connecting side RDMA
+ *       WRITEs a pattern from its p2pmem buffer into the waiting side's,
+ *       which checks every byte in its own device memory; the waiting side
+ *       then fills its buffer with another pattern, which the connecting
+ *       side RDMA READs into its p2pmem buffer and checks. QP numbers, GIDs,
+ *       addresses and keys are exchanged over the TCP connection.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +44,9 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <infiniband/verbs.h>
 
@@ -509,6 +520,190 @@ static int cmd_hold_map(const char *allocate, size_t size)
 	return 0;
 }
 
+/* What one side of "peer" tells the other (same architecture both sides). */
+struct peer_info {
+	uint32_t qpn;
+	uint32_t rkey;
+	uint64_t addr;
+	uint8_t gid[16];
+};
+
+static int full_io(int fd, void *buf, size_t len, int out)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = out ? write(fd, p, len) : read(fd, p, len);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The TCP connection of "peer": listen and accept, or connect (retrying
+ * while the other machine's side is not listening yet). */
+static int peer_socket(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_family = AF_INET,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = host ? 0 : AI_PASSIVE };
+	struct addrinfo *ai;
+	int fd = -1, conn, one = 1, tries;
+
+	if (getaddrinfo(host, port, &hints, &ai))
+		return -1;
+	if (!host) {
+		fd = socket(ai->ai_family, ai->ai_socktype, 0);
+		if (fd < 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+		    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1)) {
+			freeaddrinfo(ai);
+			return -1;
+		}
+		freeaddrinfo(ai);
+		printf("peer: listening on port %s\n", port);
+		fflush(stdout);
+		conn = accept(fd, NULL, NULL);
+		close(fd);
+		return conn;
+	}
+	for (tries = 0; tries < 120; tries++) {
+		fd = socket(ai->ai_family, ai->ai_socktype, 0);
+		if (fd >= 0 && !connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		sleep(1);
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int cmd_peer(const char *allocate, const char *dev, int gid_index,
+		    size_t size, const char *port, const char *host)
+{
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+		     IBV_ACCESS_REMOTE_READ;
+	struct peer_info mine, theirs;
+	struct ibv_mr mr_remote;
+	unsigned char *want;
+	struct ibv_context *ctx;
+	union ibv_gid gid, rgid;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	struct side s;
+	char step = 0, ok;
+	void *buf;
+	int err, fd;
+
+	ctx = open_device(dev);
+	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	if (!pd || ibv_query_gid(ctx, 1, gid_index, &gid)) {
+		fail("peer setup", "cannot open %s or query GID %d", dev,
+		     gid_index);
+		return 1;
+	}
+	want = malloc(size);
+	buf = map_p2pmem(allocate, size, &err);
+	if (!want || !buf) {
+		fail("peer setup", "mmap %s: %s", allocate, strerror(err));
+		return 1;
+	}
+	memset(buf, 0, size);
+	mr = ibv_reg_mr(pd, buf, size, access);
+	if (!mr) {
+		fail("peer: ibv_reg_mr on this node's p2pmem", "%s",
+		     strerror(errno));
+		return 1;
+	}
+	pass("peer: ibv_reg_mr on this node's p2pmem");
+	if (create_side(ctx, pd, &s)) {
+		fail("peer setup", "creating an RC QP: %s", strerror(errno));
+		return 1;
+	}
+
+	fd = peer_socket(host, port);
+	if (fd < 0) {
+		fail("peer setup", "TCP %s port %s: %s", host ? host : "listen",
+		     port, strerror(errno));
+		return 1;
+	}
+	mine.qpn = s.qp->qp_num;
+	mine.rkey = mr->rkey;
+	mine.addr = (uintptr_t)buf;
+	memcpy(mine.gid, gid.raw, sizeof(mine.gid));
+	if (full_io(fd, &mine, sizeof(mine), 1) ||
+	    full_io(fd, &theirs, sizeof(theirs), 0)) {
+		fail("peer setup", "exchanging QP information failed");
+		return 1;
+	}
+	memcpy(rgid.raw, theirs.gid, sizeof(rgid.raw));
+	if (connect_qp(s.qp, theirs.qpn, &rgid, gid_index) ||
+	    full_io(fd, &step, 1, 1) || full_io(fd, &step, 1, 0)) {
+		fail("peer setup", "connecting the RC QP to the peer: %s",
+		     strerror(errno));
+		return 1;
+	}
+	printf("peer: connected, QP %u <-> %u, peer buffer 0x%" PRIx64 "\n",
+	       mine.qpn, theirs.qpn, theirs.addr);
+	/* rdma_op takes the remote buffer as an MR: address and key suffice */
+	memset(&mr_remote, 0, sizeof(mr_remote));
+	mr_remote.addr = (void *)(uintptr_t)theirs.addr;
+	mr_remote.rkey = theirs.rkey;
+
+	if (host) {
+		/* WRITE into the waiting side's device memory */
+		pattern(want, size, 3);
+		memcpy(buf, want, size);
+		ok = !rdma_op("peer: rdma write into the peer's p2pmem", &s,
+			      IBV_WR_RDMA_WRITE, mr, &mr_remote, size);
+		if (ok)
+			pass("peer: rdma write into the peer's p2pmem completed");
+		if (full_io(fd, &ok, 1, 1) || full_io(fd, &ok, 1, 0)) {
+			fail("peer", "the peer went away");
+			return 1;
+		}
+		/* the peer has verified and refilled its buffer: READ it */
+		memset(buf, 0, size);
+		pattern(want, size, 4);
+		if (!rdma_op("peer: rdma read from the peer's p2pmem", &s,
+			     IBV_WR_RDMA_READ, mr, &mr_remote, size))
+			verify("peer: rdma read from the peer's p2pmem, bytes verified here",
+			       buf, want, size);
+		step = 'D';
+		full_io(fd, &step, 1, 1);
+	} else {
+		if (full_io(fd, &ok, 1, 0)) {
+			fail("peer", "the peer went away");
+			return 1;
+		}
+		pattern(want, size, 3);
+		if (!ok)
+			fail("peer: the peer's rdma write into this node's p2pmem",
+			     "the peer reported a failed write");
+		else
+			verify("peer: the peer's rdma write landed in this node's p2pmem, bytes verified here",
+			       buf, want, size);
+		pattern(want, size, 4);
+		memcpy(buf, want, size);
+		if (full_io(fd, &ok, 1, 1) || full_io(fd, &step, 1, 0))
+			fail("peer", "the peer went away before its read");
+	}
+	close(fd);
+	ibv_destroy_qp(s.qp);
+	ibv_destroy_cq(s.cq);
+	ibv_dereg_mr(mr);
+	munmap(buf, size);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	free(want);
+	return failures != 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -516,7 +711,8 @@ static void usage(void)
 		"       p2p_verbs_test reg-mr-fails ALLOCATE DEVICE ERRNO\n"
 		"       p2p_verbs_test rdma ALLOCATE DEVICE GID-INDEX SIZE\n"
 		"       p2p_verbs_test hold-mr ALLOCATE DEVICE SIZE\n"
-		"       p2p_verbs_test hold-map ALLOCATE SIZE\n");
+		"       p2p_verbs_test hold-map ALLOCATE SIZE\n"
+		"       p2p_verbs_test peer ALLOCATE DEVICE GID-INDEX SIZE PORT [HOST]\n");
 	exit(2);
 }
 
@@ -533,6 +729,10 @@ int main(int argc, char **argv)
 		return cmd_hold_mr(argv[2], argv[3], strtoul(argv[4], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "hold-map"))
 		return cmd_hold_map(argv[2], strtoul(argv[3], NULL, 0));
+	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "peer"))
+		return cmd_peer(argv[2], argv[3], atoi(argv[4]),
+				strtoul(argv[5], NULL, 0), argv[6],
+				argc == 8 ? argv[7] : NULL);
 	usage();
 	return 2;
 }
