@@ -22,6 +22,18 @@
  *       map a p2pmem buffer (no MR), fill it, print READY; on SIGUSR1 read
  *       it back and print "ACCESS: data intact", "ACCESS: data lost" or
  *       "ACCESS: SIGBUS", then unmap and exit 0 (device removal test).
+ *   p2p_verbs_test hold-rdma ALLOCATE DEVICE GID-INDEX SIZE
+ *       register a p2pmem buffer and a host buffer, check that RDMA into
+ *       the p2pmem MR works, print READY; on SIGUSR1 (after the provider
+ *       was removed) check that RDMA on the p2pmem MR now completes with an
+ *       error, both as remote target and as local source, and that the MR
+ *       can still be deregistered (revocation test, patched kernels).
+ *   p2p_verbs_test fresh-alloc ALLOCATE SIZE zero|leftover
+ *       a child process maps SIZE bytes, fills them with a pattern and
+ *       exits; then map SIZE bytes again, check with /proc/self/pagemap
+ *       that the new mapping got (some of) the same device pages, and check
+ *       that it reads as zero (patched kernels) or still holds the child's
+ *       data (stock kernels, so that a kernel that clears it is noticed).
  *   p2p_verbs_test peer ALLOCATE DEVICE GID-INDEX SIZE PORT [HOST]
  *       two machines: without HOST, wait on TCP PORT with one registered
  *       p2pmem buffer; with HOST, connect to it. The connecting side RDMA
@@ -42,15 +54,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <infiniband/verbs.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
-#include <infiniband/verbs.h>
-
 static int failures;
+
+static void usage(void);
 
 static void pass(const char *name)
 {
@@ -290,8 +304,15 @@ static int connect_qp(struct ibv_qp *qp, uint32_t remote_qpn,
 			     IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
 }
 
-static int rdma_op(const char *name, struct side *s, enum ibv_wr_opcode op,
-		   struct ibv_mr *local, struct ibv_mr *remote, size_t size)
+/*
+ * Post one signalled RDMA operation and wait up to 60 s for its completion.
+ * Returns -1 (after a FAIL line) when posting or polling fails or times out;
+ * otherwise 0 and the completion status in *status.
+ */
+static int rdma_op_status(const char *name, struct side *s,
+			  enum ibv_wr_opcode op, struct ibv_mr *local,
+			  struct ibv_mr *remote, size_t size,
+			  enum ibv_wc_status *status)
 {
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)local->addr,
@@ -331,8 +352,19 @@ static int rdma_op(const char *name, struct side *s, enum ibv_wr_opcode op,
 		}
 		usleep(1000);
 	}
-	if (wc.status != IBV_WC_SUCCESS) {
-		fail(name, "completion status %s", ibv_wc_status_str(wc.status));
+	*status = wc.status;
+	return 0;
+}
+
+static int rdma_op(const char *name, struct side *s, enum ibv_wr_opcode op,
+		   struct ibv_mr *local, struct ibv_mr *remote, size_t size)
+{
+	enum ibv_wc_status status;
+
+	if (rdma_op_status(name, s, op, local, remote, size, &status))
+		return -1;
+	if (status != IBV_WC_SUCCESS) {
+		fail(name, "completion status %s", ibv_wc_status_str(status));
 		return -1;
 	}
 	return 0;
@@ -518,6 +550,256 @@ static int cmd_hold_map(const char *allocate, size_t size)
 	munmap((void *)p, size);
 	free(want);
 	return 0;
+}
+
+/* Create two RC QPs on ctx and connect them to each other. */
+static int make_pair(struct ibv_context *ctx, struct ibv_pd *pd,
+		     const union ibv_gid *gid, int gid_index,
+		     struct side *x, struct side *y)
+{
+	return create_side(ctx, pd, x) || create_side(ctx, pd, y) ||
+	       connect_qp(x->qp, y->qp->qp_num, gid, gid_index) ||
+	       connect_qp(y->qp, x->qp->qp_num, gid, gid_index) ? -1 : 0;
+}
+
+static void wait_sigusr1(void)
+{
+	struct sigaction sa = { 0 };
+	sigset_t block, old;
+
+	sa.sa_handler = on_sigusr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	/* no lost wake-up between the check and the wait */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	printf("READY\n");
+	fflush(stdout);
+	while (!access_requested)
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/*
+ * Hold an MR on p2pmem while the provider is removed by someone else, then
+ * check that the MR fails cleanly: RDMA targeting it, or reading from it,
+ * completes with an error status instead of touching memory that is gone.
+ * Each direction uses its own QP pair, since a failed operation moves a QP
+ * to the error state.  The p2pmem mapping itself is not touched afterwards:
+ * it was zapped (SIGBUS), which the hold-map check covers.
+ */
+static int cmd_hold_rdma(const char *allocate, const char *dev, int gid_index,
+			 size_t size)
+{
+	int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+		     IBV_ACCESS_REMOTE_READ;
+	struct side w1, w2, r1, r2;
+	enum ibv_wc_status status;
+	struct ibv_mr *mr_p, *mr_h;
+	unsigned char *want, *h;
+	struct ibv_context *ctx;
+	union ibv_gid gid;
+	struct ibv_pd *pd;
+	void *p;
+	int err;
+
+	ctx = open_device(dev);
+	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	if (!pd || ibv_query_gid(ctx, 1, gid_index, &gid)) {
+		fail("hold p2pmem MR", "cannot open %s", dev);
+		return 1;
+	}
+	p = map_p2pmem(allocate, size, &err);
+	h = malloc(size);
+	want = malloc(size);
+	if (!p || !h || !want) {
+		fail("hold p2pmem MR", "mmap %s: %s", allocate, strerror(err));
+		return 1;
+	}
+	mr_p = ibv_reg_mr(pd, p, size, access);
+	mr_h = mr_p ? ibv_reg_mr(pd, h, size, access) : NULL;
+	if (!mr_h) {
+		fail("hold p2pmem MR", "ibv_reg_mr: %s", strerror(errno));
+		return 1;
+	}
+	if (make_pair(ctx, pd, &gid, gid_index, &w1, &w2) ||
+	    make_pair(ctx, pd, &gid, gid_index, &r1, &r2)) {
+		fail("hold p2pmem MR", "creating RC QPs: %s", strerror(errno));
+		return 1;
+	}
+
+	/* before: the MR works */
+	pattern(want, size, 5);
+	memcpy(h, want, size);
+	if (!rdma_op("rdma write into the held p2pmem MR before removal", &w1,
+		     IBV_WR_RDMA_WRITE, mr_h, mr_p, size))
+		verify("rdma write into the held p2pmem MR before removal", p,
+		       want, size);
+
+	wait_sigusr1();
+
+	/* after: RDMA WRITE with the p2pmem MR as remote target */
+	if (!rdma_op_status("rdma write into a revoked p2pmem MR fails", &w1,
+			    IBV_WR_RDMA_WRITE, mr_h, mr_p, size, &status)) {
+		if (status == IBV_WC_SUCCESS)
+			fail("rdma write into a revoked p2pmem MR fails",
+			     "completed successfully");
+		else
+			printf("PASS: rdma write into a revoked p2pmem MR fails (%s)\n",
+			       ibv_wc_status_str(status));
+	}
+	/* RDMA WRITE with the p2pmem MR as local source */
+	if (!rdma_op_status("rdma write from a revoked p2pmem MR fails", &r1,
+			    IBV_WR_RDMA_WRITE, mr_p, mr_h, size, &status)) {
+		if (status == IBV_WC_SUCCESS)
+			fail("rdma write from a revoked p2pmem MR fails",
+			     "completed successfully");
+		else
+			printf("PASS: rdma write from a revoked p2pmem MR fails (%s)\n",
+			       ibv_wc_status_str(status));
+	}
+	fflush(stdout);
+
+	ibv_destroy_qp(w1.qp);
+	ibv_destroy_qp(w2.qp);
+	ibv_destroy_qp(r1.qp);
+	ibv_destroy_qp(r2.qp);
+	ibv_destroy_cq(w1.cq);
+	ibv_destroy_cq(w2.cq);
+	ibv_destroy_cq(r1.cq);
+	ibv_destroy_cq(r2.cq);
+	err = ibv_dereg_mr(mr_p);
+	if (err)
+		fail("revoked p2pmem MR deregisters", "ibv_dereg_mr: %s",
+		     strerror(err));
+	else
+		pass("revoked p2pmem MR deregisters");
+	ibv_dereg_mr(mr_h);
+	munmap(p, size);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	free(h);
+	free(want);
+	return failures != 0;
+}
+
+/* Page frame number of the page mapped at addr, 0 if unknown (needs root). */
+static uint64_t pfn_of(const void *addr)
+{
+	uint64_t entry = 0;
+	long psize = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &entry, sizeof(entry),
+		  (off_t)((uintptr_t)addr / psize * sizeof(entry))) !=
+	    sizeof(entry))
+		entry = 0;
+	close(fd);
+	if (!(entry >> 63))
+		return 0;
+	return entry & ((1ULL << 55) - 1);
+}
+
+/*
+ * Does memory that another process filled and gave back come out cleared?
+ * The child fills SIZE bytes and exits; the parent maps SIZE bytes, which
+ * the pool's first-fit allocator places on the same device pages when
+ * nothing else is mapped (checked through the page frame numbers, so that
+ * the check cannot pass by reading other memory).
+ */
+static int cmd_fresh_alloc(const char *allocate, size_t size, const char *expect)
+{
+	const char *name = !strcmp(expect, "zero") ?
+		"fresh p2pmem allocation reads zero after another process filled it" :
+		"stock kernel hands out p2pmem with the previous user's data";
+	uint64_t child_pfn = 0, pfn;
+	long psize = sysconf(_SC_PAGESIZE);
+	unsigned char *want, *got;
+	int pipefd[2], status, err;
+	size_t i, same = 0, zero = 0, overlap = 0;
+	long long delta;
+	pid_t pid;
+	void *p;
+
+	if (strcmp(expect, "zero") && strcmp(expect, "leftover"))
+		usage();
+	want = malloc(size);
+	got = malloc(size);
+	if (!want || !got || pipe(pipefd)) {
+		fail(name, "setup failed");
+		return 1;
+	}
+	pattern(want, size, 11);
+
+	pid = fork();
+	if (pid == 0) {
+		p = map_p2pmem(allocate, size, &err);
+		if (p) {
+			memcpy(p, want, size);
+			child_pfn = pfn_of(p);
+			munmap(p, size);
+		}
+		if (write(pipefd[1], &child_pfn, sizeof(child_pfn)) < 0)
+			_exit(1);
+		_exit(p ? 0 : 1);
+	}
+	close(pipefd[1]);
+	if (pid < 0 || read(pipefd[0], &child_pfn, sizeof(child_pfn)) !=
+	    sizeof(child_pfn) || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fail(name, "the filling process failed");
+		return 1;
+	}
+
+	p = map_p2pmem(allocate, size, &err);
+	if (!p) {
+		fail(name, "mmap %s: %s", allocate, strerror(err));
+		return 1;
+	}
+	pfn = pfn_of(p);
+	if (!pfn || !child_pfn) {
+		fail(name, "no page frame numbers in /proc/self/pagemap (not root?)");
+		return 1;
+	}
+	if (pfn + size / psize <= child_pfn || child_pfn + size / psize <= pfn) {
+		fail(name, "the new mapping (pfn %#" PRIx64 ") does not overlap the filled one (pfn %#" PRIx64 ")",
+		     pfn, child_pfn);
+		return 1;
+	}
+	/* compare the overlapping part only: byte i here was byte i + delta there */
+	delta = ((long long)pfn - (long long)child_pfn) * psize;
+	memcpy(got, p, size);
+	for (i = 0; i < size; i++) {
+		long long j = (long long)i + delta;
+
+		if (j < 0 || j >= (long long)size)
+			continue;
+		overlap++;
+		if (got[i] == want[j])
+			same++;
+		else if (!got[i])
+			zero++;
+	}
+	if (!strcmp(expect, "zero")) {
+		for (i = 0; i < size && !got[i]; i++)
+			;
+		if (i < size)
+			fail(name, "byte %zu is 0x%02x; %zu bytes still equal the other process's data",
+			     i, got[i], same);
+		else
+			pass(name);
+	} else if (same * 2 < overlap) {
+		fail(name, "only %zu of %zu bytes equal the other process's data (%zu zero): is this kernel clearing p2pmem?",
+		     same, overlap, zero);
+	} else {
+		pass(name);
+	}
+	munmap(p, size);
+	free(want);
+	free(got);
+	return failures != 0;
 }
 
 /* What one side of "peer" tells the other (same architecture both sides). */
@@ -712,6 +994,8 @@ static void usage(void)
 		"       p2p_verbs_test rdma ALLOCATE DEVICE GID-INDEX SIZE\n"
 		"       p2p_verbs_test hold-mr ALLOCATE DEVICE SIZE\n"
 		"       p2p_verbs_test hold-map ALLOCATE SIZE\n"
+		"       p2p_verbs_test hold-rdma ALLOCATE DEVICE GID-INDEX SIZE\n"
+		"       p2p_verbs_test fresh-alloc ALLOCATE SIZE zero|leftover\n"
 		"       p2p_verbs_test peer ALLOCATE DEVICE GID-INDEX SIZE PORT [HOST]\n");
 	exit(2);
 }
@@ -729,6 +1013,12 @@ int main(int argc, char **argv)
 		return cmd_hold_mr(argv[2], argv[3], strtoul(argv[4], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "hold-map"))
 		return cmd_hold_map(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc == 6 && !strcmp(argv[1], "hold-rdma"))
+		return cmd_hold_rdma(argv[2], argv[3], atoi(argv[4]),
+				     strtoul(argv[5], NULL, 0));
+	if (argc == 5 && !strcmp(argv[1], "fresh-alloc"))
+		return cmd_fresh_alloc(argv[2], strtoul(argv[3], NULL, 0),
+				       argv[4]);
 	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "peer"))
 		return cmd_peer(argv[2], argv[3], atoi(argv[4]),
 				strtoul(argv[5], NULL, 0), argv[6],
