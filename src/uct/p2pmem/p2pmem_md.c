@@ -151,6 +151,51 @@ static int uct_p2pmem_reg_nonblock_host(void)
     return 0;
 }
 
+/* UCX 1.13's IB domain registers UCP_MEM_MAP_NONBLOCK memory with ODP only
+ * up to UCX_IB_ODP_MAX_SIZE, whose "auto" is 0 with rdma-core (it reads the
+ * limit from MLNX_OFED's experimental verbs only). */
+static size_t uct_p2pmem_ib_odp_max_size(void)
+{
+    const char *v = getenv("UCX_IB_ODP_MAX_SIZE");
+    unsigned long long n;
+    char *end;
+
+    if ((v == NULL) || !strcasecmp(v, "auto")) {
+        return 0;
+    }
+    if (!strcasecmp(v, "inf")) {
+        return SIZE_MAX;
+    }
+    n = strtoull(v, &end, 10);
+    switch (*end) {
+    case 'k': case 'K': n <<= 10; ++end; break;
+    case 'm': case 'M': n <<= 20; ++end; break;
+    case 'g': case 'G': n <<= 30; ++end; break;
+    case 't': case 'T': n <<= 40; ++end; break;
+    }
+    if ((*end == 'b') || (*end == 'B')) {
+        ++end;
+    }
+    return (*end == '\0') ? (size_t)n : 0;
+}
+
+/* Will UCP register this allocation through ODP? */
+static int uct_p2pmem_md_reg_odp(const uct_p2pmem_md_t *md, size_t length,
+                                 unsigned flags)
+{
+    unsigned major, minor;
+
+    if (md->reg_nonblock_host) {
+        return 1;
+    }
+    if (!(flags & UCT_MD_MEM_FLAG_NONBLOCK)) {
+        return 0;
+    }
+    uct_p2pmem_ucx_version(&major, &minor);
+    return ((major > 1) || (minor >= 16)) ||
+           (length <= uct_p2pmem_ib_odp_max_size());
+}
+
 /* Said once per provider, when RDMA can register its memory only with ODP. */
 static void uct_p2pmem_md_odp_only(uct_p2pmem_md_t *md,
                                    const ucs_p2pmem_provider_t *p,
@@ -170,17 +215,16 @@ static void uct_p2pmem_md_odp_only(uct_p2pmem_md_t *md,
     uct_p2pmem_ucx_version(&major, &minor);
     if ((major == 1) && (minor < 16)) {
         ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
-                  "by pinning (ibv_reg_mr: %s), only with On-Demand Paging, "
-                  "and UCX %u.%u registers through ODP only memory that the "
-                  "application maps with ucp_mem_map(UCP_MEM_MAP_NONBLOCK) "
-                  "(those allocations still use this provider; on mlx5, "
-                  "UCX_IB_REG_METHODS=odp registers everything through "
-                  "implicit ODP). Other allocations fall back to the next "
-                  "UCX_ALLOC_PRIO method. Fix: UCX 1.16 or later with "
-                  "UCX_REG_NONBLOCK_MEM_TYPES=host, or a 6.12 kernel with "
-                  "kernel-patches/v6.12 (see README).", rdma_dev, p->name,
-                  p->emulated ? " (emulated)" : "", strerror(err), major,
-                  minor);
+                  "by pinning (ibv_reg_mr: %s), only with On-Demand Paging. "
+                  "UCX %u.%u registers through ODP only memory the "
+                  "application maps with ucp_mem_map(UCP_MEM_MAP_NONBLOCK), "
+                  "and only with UCX_IB_ODP_MAX_SIZE set (e.g. 1G; its "
+                  "'auto' means 0 here): such allocations use this provider, "
+                  "all others fall back to the next UCX_ALLOC_PRIO method. "
+                  "Fix: UCX 1.16 or later with UCX_REG_NONBLOCK_MEM_TYPES=host, "
+                  "or a 6.12 kernel with kernel-patches/v6.12 (see README).",
+                  rdma_dev, p->name, p->emulated ? " (emulated)" : "",
+                  strerror(err), major, minor);
     } else {
         ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
                   "by pinning (ibv_reg_mr: %s), only with On-Demand Paging. "
@@ -197,8 +241,9 @@ static void uct_p2pmem_md_odp_only(uct_p2pmem_md_t *md,
  * provider (with this first mapping): if the devices cannot register it at
  * all, the mapping is given back and the provider skipped for good. If they
  * can only through ODP, an allocation is served when UCP will register it
- * through ODP: UCP_MEM_MAP_NONBLOCK (UCT_MD_MEM_FLAG_NONBLOCK), or host
- * memory listed in UCX_REG_NONBLOCK_MEM_TYPES.
+ * through ODP: host memory listed in UCX_REG_NONBLOCK_MEM_TYPES (1.16+), or
+ * UCP_MEM_MAP_NONBLOCK (UCT_MD_MEM_FLAG_NONBLOCK; on 1.13 only within
+ * UCX_IB_ODP_MAX_SIZE).
  */
 static int uct_p2pmem_md_reg_usable(uct_p2pmem_md_t *md,
                                     uct_p2pmem_md_provider_t *provider,
@@ -234,8 +279,7 @@ static int uct_p2pmem_md_reg_usable(uct_p2pmem_md_t *md,
         uct_p2pmem_md_odp_only(md, p, rdma_dev, err);
     }
 
-    if (!provider->odp_only || md->reg_nonblock_host ||
-        (flags & UCT_MD_MEM_FLAG_NONBLOCK)) {
+    if (!provider->odp_only || uct_p2pmem_md_reg_odp(md, length, flags)) {
         return 1;
     }
     ucs_p2pmem_unmap(address, length);
