@@ -1,36 +1,103 @@
-# ucx-p2pmem: find the installed UCX and the matching UCX source tree.
+# Copyright (c) 2026 ucx-p2pmem developers
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# ucx-p2pmem: find the installed UCX, the matching UCX source tree, the
+# build options that shape UCX's structures, and the few interface
+# differences between the supported releases.
 #
 # A UCT component is built against UCX's internal headers (uct/base/*.h),
-# which distributions do not install, and the internal interface is not
-# ABI-stable across releases: the source tree must be of exactly the
-# installed version.
+# which UCX does not install, and the internal interface is not ABI-stable
+# across releases: the source tree must be of exactly the installed version.
+# What differs between releases is found by compiling against that tree
+# (P2PMEM_UCX_FEATURES), never by the version number, so a new release needs
+# a new feature test at most.
+
+# P2PMEM_UCX_CHECK_TYPE(DEFINE, DESCRIPTION, TYPE, EXPECTED-TYPE)
+# Define DEFINE when UCX's TYPE (a hook's function type) is EXPECTED-TYPE.
+AC_DEFUN([P2PMEM_UCX_CHECK_TYPE], [
+    AC_MSG_CHECKING([whether UCX $2])
+    AC_COMPILE_IFELSE([AC_LANG_PROGRAM([[
+#include <uct/base/uct_md.h>
+#include <uct/base/uct_iface.h>
+#include <uct/base/uct_component.h>
+]], [[static int same[__builtin_types_compatible_p($3, $4) ? 1 : -1];
+      (void)same;]])],
+        [AC_MSG_RESULT([yes])
+         AC_DEFINE([$1], [1], [UCX $2])],
+        [AC_MSG_RESULT([no])])
+])
+
+AC_DEFUN([P2PMEM_UCX_FEATURES], [
+    p2pmem_save_CPPFLAGS=$CPPFLAGS
+    CPPFLAGS="$CPPFLAGS $UCX_CFLAGS $UCX_INTERNAL_CFLAGS"
+
+    AC_CHECK_HEADER([uct/base/uct_md.h], [],
+        [AC_MSG_ERROR([cannot compile UCX's uct/base/uct_md.h from
+$with_ucx_src with the installed UCX's headers; see config.log])])
+
+    # 1.17 moved the alignment helpers out of ucs/sys/math.h
+    AC_CHECK_HEADERS([ucs/sys/ptr_arith.h])
+
+    AC_CHECK_MEMBERS([uct_md_ops_t.is_sockaddr_accessible,
+                      uct_md_ops_t.mem_attach,
+                      uct_md_ops_t.mem_elem_pack,
+                      uct_component_t.rkey_compare,
+                      uct_iface_internal_ops_t.iface_query_v2,
+                      uct_iface_internal_ops_t.ep_connect_to_ep_v2,
+                      uct_iface_internal_ops_t.iface_is_reachable_v2,
+                      uct_iface_internal_ops_t.ep_is_connected,
+                      uct_iface_internal_ops_t.ep_get_device_ep,
+                      uct_iface_internal_ops_t.ep_put_sgl_zcopy], [], [], [[
+#include <uct/base/uct_md.h>
+#include <uct/base/uct_iface.h>
+#include <uct/base/uct_component.h>
+]])
+
+    P2PMEM_UCX_CHECK_TYPE([P2PMEM_UCT_MD_QUERY_V2],
+        [queries memory domains with uct_md_attr_v2_t],
+        [uct_md_query_func_t],
+        [ucs_status_t (*)(uct_md_h, uct_md_attr_v2_t*)])
+    P2PMEM_UCX_CHECK_TYPE([P2PMEM_UCT_MEM_ALLOC_SYS_DEV],
+        [passes a system device to mem_alloc],
+        [uct_md_mem_alloc_func_t],
+        [ucs_status_t (*)(uct_md_h, size_t*, void**, ucs_memory_type_t,
+                          ucs_sys_device_t, unsigned, const char*,
+                          uct_mem_h*)])
+    P2PMEM_UCX_CHECK_TYPE([P2PMEM_UCT_RKEY_UNPACK_PARAMS],
+        [passes parameters to rkey_unpack],
+        [uct_component_rkey_unpack_func_t],
+        [ucs_status_t (*)(uct_component_t*, const void*,
+                          const uct_rkey_unpack_params_t*, uct_rkey_t*,
+                          void**)])
+
+    CPPFLAGS=$p2pmem_save_CPPFLAGS
+])
 
 AC_DEFUN([P2PMEM_CHECK_UCX], [
     PKG_CHECK_MODULES([UCX], [ucx >= 1.13], [],
         [AC_MSG_ERROR([UCX development files not found ($UCX_PKG_ERRORS).
-Install them with scripts/install-deps (Debian: libucx-dev).])])
+Install them with scripts/install-deps (Debian: libucx-dev), or point
+PKG_CONFIG_PATH at the lib/pkgconfig of a UCX built from source
+(scripts/build-ucx).])])
     PKG_CHECK_MODULES([UCT], [ucx-uct])
     UCX_VERSION=`$PKG_CONFIG --modversion ucx`
+    UCX_PREFIX=`$PKG_CONFIG --variable=prefix ucx`
     UCX_LIBDIR=`$PKG_CONFIG --variable=libdir ucx`
     AC_SUBST([UCX_VERSION])
+    AC_SUBST([UCX_LIBDIR])
 
-    # Supported releases, one p2pmem_compat_<api>.c each (the internal
-    # component interface differs between them).
-    p2pmem_ucx_supported="1.13.x (Debian 12) and 1.18.x (Debian 13)"
+    # Releases whose interface this source was checked against; the
+    # differences between them are feature tests (P2PMEM_UCX_FEATURES).
+    p2pmem_ucx_supported="1.13.x (Debian 12), 1.18.x (Debian 13) and 1.22.x"
     AC_MSG_CHECKING([whether UCX $UCX_VERSION is supported])
     case "$UCX_VERSION" in
-    1.13.*) UCX_API=113 ;;
-    1.18.*) UCX_API=118 ;;
+    1.13.*|1.18.*|1.22.*) AC_MSG_RESULT([yes]) ;;
     *) AC_MSG_RESULT([no])
-       AC_MSG_ERROR([UCX $UCX_VERSION is not supported: this release of
-ucx-p2pmem supports UCX $p2pmem_ucx_supported. The internal component
-interface changes between UCX releases; install a supported UCX (Debian 12 or
-13 packages) or port src/uct/p2pmem/p2pmem_compat_<api>.c]) ;;
+       AC_MSG_ERROR([UCX $UCX_VERSION is not supported: ucx-p2pmem supports
+UCX $p2pmem_ucx_supported. UCX's internal component interface changes
+between releases; install a supported UCX (Debian 12 or 13 packages, or
+scripts/build-ucx 1.22.0) and point PKG_CONFIG_PATH at it]) ;;
     esac
-    AC_MSG_RESULT([yes, component interface $UCX_API])
-    AC_SUBST([UCX_API])
-    AM_CONDITIONAL([UCX_API_113], [test "$UCX_API" = 113])
-    AM_CONDITIONAL([UCX_API_118], [test "$UCX_API" = 118])
 
     AC_ARG_WITH([ucx-src],
         [AS_HELP_STRING([--with-ucx-src=DIR],
@@ -70,17 +137,37 @@ src/uct/base/uct_md.h)])
 $ucx_src_version but the installed UCX is $UCX_VERSION; the component must be
 built against the exact installed version (scripts/fetch-ucx-src fetches it)])
     fi
+    UCX_SRC=$with_ucx_src
+    AC_SUBST([UCX_SRC])
 
-    # Match the structure layouts of the distribution's build of UCX
-    # (Debian: --enable-mt, no debug data, no parameter checks).
-    UCX_INTERNAL_CFLAGS="-I$with_ucx_src/src -DENABLE_DEBUG_DATA=0 dnl
--DENABLE_PARAMS_CHECK=0 -DENABLE_MT=1 dnl
--DUCS_MAX_LOG_LEVEL=UCS_LOG_LEVEL_DEBUG"
+    # The options UCX was configured with decide its structure layouts
+    # (thread safety, debug data, statistics) and the log levels compiled
+    # in; take them from that UCX's own ucx_info, not from a guess.
+    AC_ARG_VAR([UCX_INFO], [ucx_info of the UCX built against (default:
+        PREFIX/bin/ucx_info of pkg-config's ucx)])
+    if test -z "$UCX_INFO"; then
+        UCX_INFO=$UCX_PREFIX/bin/ucx_info
+    fi
+    AC_MSG_CHECKING([how UCX $UCX_VERSION was built])
+    p2pmem_defs_re='s/^@%:@define \(ENABLE_[[A-Z_]]*\|HAVE_PROFILING\|UCS_MAX_LOG_LEVEL\) *\(.*[[^ ]]\) *$/-D\1=\2/p'
+    ucx_build_defs=`LD_LIBRARY_PATH=$UCX_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} $UCX_INFO -b 2>/dev/null | sed -n "$p2pmem_defs_re" | tr '\n' ' '`
+    case "$ucx_build_defs" in
+    *-DENABLE_MT=*) AC_MSG_RESULT([$ucx_build_defs]) ;;
+    *) AC_MSG_RESULT([unknown])
+       AC_MSG_ERROR([could not read UCX's build options with '$UCX_INFO -b':
+install ucx_info of the same UCX (Debian: ucx-utils) or set UCX_INFO]) ;;
+    esac
+    UCX_INTERNAL_CFLAGS="-I$with_ucx_src/src $ucx_build_defs"
     AC_SUBST([UCX_INTERNAL_CFLAGS])
 
+    P2PMEM_UCX_FEATURES
+
+    # UCX from 1.22 scans its module directory (and UCX_PLUGIN_PATH) and
+    # loads the files named with the extension libucs itself was loaded
+    # under: .so.0 for every packaged or installed UCX
     AC_ARG_WITH([ucx-moduledir],
         [AS_HELP_STRING([--with-ucx-moduledir=DIR],
-            [where to install libuct_p2pmem.so (default: UCX's module
+            [where to install libuct_p2pmem.so.0 (default: UCX's module
              directory, LIBDIR/ucx)])],
         [ucxmoduledir=$withval], [ucxmoduledir=$UCX_LIBDIR/ucx])
     AC_SUBST([ucxmoduledir])

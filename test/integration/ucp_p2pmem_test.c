@@ -5,12 +5,14 @@
  * from (/proc/self/maps) and every byte moved.
  *
  * Usage: ucp_p2pmem_test [-e p2pmem|host] [-s size[,size...]] [-n count] [-z]
- *                        [-b]
+ *                        [-L length] [-b]
  *   -e  what the allocations must be: p2pmem (a mapping of a p2pmem provider)
  *       or host (anything else)
  *   -n  number of extra allocations to make and free (exhaustion tests)
  *   -z  lengths nothing can allocate (64 TiB, SIZE_MAX): must be refused,
  *       and a normal allocation must still work after them; and 0 bytes
+ *   -L  only this one length nothing can allocate (e.g. SIZE_MAX - 4095):
+ *       it must be refused
  *   -b  map with UCP_MEM_MAP_NONBLOCK too (registration with On-Demand
  *       Paging, where the RDMA domain offers it)
  * Prints "PASS: ..."/"FAIL: ..." per check and "N passed, N failed".
@@ -330,12 +332,15 @@ int main(int argc, char **argv)
     ucp_context_h ctx;
     ucs_status_t status;
     unsigned many = 0;
-    int edge = 0;
+    int edge = 0, one = 0;
+    size_t one_length = 0;
+    ucp_mem_h memh;
+    void *address;
     char *list, *tok, *save;
     void *req;
     int c;
 
-    while ((c = getopt(argc, argv, "e:s:n:zb")) != -1) {
+    while ((c = getopt(argc, argv, "e:s:n:zL:b")) != -1) {
         switch (c) {
         case 'e':
             expect = optarg;
@@ -349,12 +354,16 @@ int main(int argc, char **argv)
         case 'z':
             edge = 1;
             break;
+        case 'L':
+            one        = 1;
+            one_length = strtoull(optarg, NULL, 0);
+            break;
         case 'b':
             map_extra_flags = UCP_MEM_MAP_NONBLOCK;
             break;
         default:
             fprintf(stderr, "usage: %s [-e p2pmem|host|any] [-s sizes] "
-                    "[-n count] [-z] [-b]\n", argv[0]);
+                    "[-n count] [-z] [-L length] [-b]\n", argv[0]);
             return 2;
         }
     }
@@ -366,6 +375,20 @@ int main(int argc, char **argv)
         printf("FAIL: ucp_init: %s\n0 passed, 1 failed\n",
                ucs_status_string(status));
         return 1;
+    }
+
+    if (one) {
+        status = map_alloc(ctx, one_length, &memh, &address);
+        printf("edge: ucp_mem_map(ALLOCATE, %zu): %s\n", one_length,
+               ucs_status_string(status));
+        CHECK(status != UCS_OK, "ucp_mem_map(ALLOCATE) of %zu bytes refused "
+              "(%s)", one_length, ucs_status_string(status));
+        if (status == UCS_OK) {
+            ucp_mem_unmap(ctx, memh);
+        }
+        ucp_cleanup(ctx);
+        printf("%d passed, %d failed\n", passed, failed);
+        return failed ? 1 : 0;
     }
 
     wparams.field_mask  = UCP_WORKER_PARAM_FIELD_THREAD_MODE;

@@ -1,13 +1,16 @@
 /*
- * ucx-p2pmem: what differs between the UCX releases the component supports.
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * ucx-p2pmem: the line between the component's logic and UCX's tables.
  *
  * UCX's internal component interface is not stable: the memory domain's
- * query, registration and key-packing hooks, the component's remote-key
- * hooks and the transport's reachability hooks changed between 1.13 and
- * 1.18. The component's logic (p2pmem_md.c, p2pmem_iface.c) is written
- * once against the version-neutral functions below; each supported release
- * has one p2pmem_compat_<api>.c that fills UCX's tables with them, and
- * configure picks the file matching the installed UCX (UCX_API).
+ * query, allocation and key hooks, the component's remote-key hooks and the
+ * transport's reachability and device hooks changed between 1.13, 1.18 and
+ * 1.22. The component's logic (p2pmem_md.c, p2pmem_iface.c) is written once
+ * against the version-neutral functions below; p2pmem_compat.c fills UCX's
+ * tables with them, choosing members and signatures by configure's feature
+ * tests on the UCX source tree (config/ucx.m4).
  */
 
 #ifndef UCT_P2PMEM_COMPAT_H_
@@ -44,7 +47,7 @@ ucs_status_t uct_p2pmem_iface_query(uct_iface_h iface,
                                     uct_iface_attr_t *iface_attr);
 UCS_CLASS_DECLARE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
 
-/* ---- per release: p2pmem_compat_<api>.c ---- */
+/* ---- UCX's tables: p2pmem_compat.c ---- */
 extern uct_md_ops_t              uct_p2pmem_md_ops;
 extern uct_iface_ops_t           uct_p2pmem_iface_ops;
 extern uct_iface_internal_ops_t  uct_p2pmem_iface_internal_ops;

@@ -12,6 +12,9 @@
 #include <ucs/debug/log.h>
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/math.h>
+#ifdef HAVE_UCS_SYS_PTR_ARITH_H
+#  include <ucs/sys/ptr_arith.h>  /* ucs_align_up_pow2 from 1.17 */
+#endif
 #include <ucs/sys/sys.h>
 #include <ucs/sys/string.h>
 #include <uct/api/version.h>
