@@ -5,7 +5,7 @@
  * from (/proc/self/maps) and every byte moved.
  *
  * Usage: ucp_p2pmem_test [-e p2pmem|host] [-s size[,size...]] [-n count] [-z]
- *                        [-L length]
+ *                        [-L length] [-b]
  *   -e  what the allocations must be: p2pmem (a mapping of a p2pmem provider)
  *       or host (anything else)
  *   -n  number of extra allocations to make and free (exhaustion tests)
@@ -13,6 +13,8 @@
  *       and a normal allocation must still work after them; and 0 bytes
  *   -L  only this one length nothing can allocate (e.g. SIZE_MAX - 4095):
  *       it must be refused
+ *   -b  map with UCP_MEM_MAP_NONBLOCK too (registration with On-Demand
+ *       Paging, where the RDMA domain offers it)
  * Prints "PASS: ..."/"FAIL: ..." per check and "N passed, N failed".
  */
 
@@ -109,6 +111,9 @@ static ucs_status_t connect_peers(peer_t *a, peer_t *b)
     return UCS_OK;
 }
 
+/* -b: UCP_MEM_MAP_NONBLOCK on every allocation */
+static unsigned map_extra_flags;
+
 static ucs_status_t map_alloc(ucp_context_h ctx, size_t size, ucp_mem_h *memh,
                               void **address)
 {
@@ -119,7 +124,7 @@ static ucs_status_t map_alloc(ucp_context_h ctx, size_t size, ucp_mem_h *memh,
     params.field_mask = UCP_MEM_MAP_PARAM_FIELD_LENGTH |
                         UCP_MEM_MAP_PARAM_FIELD_FLAGS;
     params.length     = size;
-    params.flags      = UCP_MEM_MAP_ALLOCATE;
+    params.flags      = UCP_MEM_MAP_ALLOCATE | map_extra_flags;
     status = ucp_mem_map(ctx, &params, memh);
     if (status != UCS_OK) {
         return status;
@@ -335,7 +340,7 @@ int main(int argc, char **argv)
     void *req;
     int c;
 
-    while ((c = getopt(argc, argv, "e:s:n:zL:")) != -1) {
+    while ((c = getopt(argc, argv, "e:s:n:zL:b")) != -1) {
         switch (c) {
         case 'e':
             expect = optarg;
@@ -353,9 +358,12 @@ int main(int argc, char **argv)
             one        = 1;
             one_length = strtoull(optarg, NULL, 0);
             break;
+        case 'b':
+            map_extra_flags = UCP_MEM_MAP_NONBLOCK;
+            break;
         default:
             fprintf(stderr, "usage: %s [-e p2pmem|host|any] [-s sizes] "
-                    "[-n count] [-z] [-L length]\n", argv[0]);
+                    "[-n count] [-z] [-L length] [-b]\n", argv[0]);
             return 2;
         }
     }

@@ -16,6 +16,9 @@
 #  include <ucs/sys/ptr_arith.h>  /* ucs_align_up_pow2 from 1.17 */
 #endif
 #include <ucs/sys/sys.h>
+#include <ucs/sys/string.h>
+#include <uct/api/version.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,31 +135,178 @@ static void uct_p2pmem_md_disable(uct_p2pmem_md_provider_t *provider,
               p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
-/* Probe once per provider whether RDMA devices can pin its memory; if not,
- * give the mapping back and skip the provider for good. */
-static int uct_p2pmem_md_regcheck_ok(uct_p2pmem_md_provider_t *provider,
-                                     const ucs_p2pmem_provider_t *p,
-                                     void *address, size_t length)
+/* The running UCX release: libucp's, when the process has one. */
+static void uct_p2pmem_ucx_version(unsigned *major, unsigned *minor)
 {
-    char rdma_dev[64] = "";
-    int err;
+    void (*get_version)(unsigned*, unsigned*, unsigned*);
+    unsigned release;
 
-    provider->reg_checked = 1;
-    err = uct_p2pmem_md_regcheck(address, length, rdma_dev, sizeof(rdma_dev));
-    if (err == 0) {
+    get_version = (void (*)(unsigned*, unsigned*, unsigned*))
+                  dlsym(RTLD_DEFAULT, "ucp_get_version");
+    if (get_version != NULL) {
+        get_version(major, minor, &release);
+    } else {
+        *major = UCT_VERNO_MAJOR;
+        *minor = UCT_VERNO_MINOR;
+    }
+}
+
+/* Will UCP register host memory with On-Demand Paging? From UCX 1.16 it
+ * does for the memory types in UCX_REG_NONBLOCK_MEM_TYPES. */
+static int uct_p2pmem_reg_nonblock_host(void)
+{
+    const char *v = getenv("UCX_REG_NONBLOCK_MEM_TYPES");
+    unsigned major, minor;
+    char buf[256], *tok, *save;
+
+    uct_p2pmem_ucx_version(&major, &minor);
+    if ((v == NULL) || ((major == 1) && (minor < 16))) {
+        return 0;
+    }
+    ucs_strncpy_zero(buf, v, sizeof(buf));
+    for (tok = strtok_r(buf, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (!strcasecmp(tok, "host") || !strcasecmp(tok, "all")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* UCX 1.13's IB domain registers UCP_MEM_MAP_NONBLOCK memory with ODP only
+ * up to UCX_IB_ODP_MAX_SIZE, whose "auto" is 0 with rdma-core (it reads the
+ * limit from MLNX_OFED's experimental verbs only). */
+static size_t uct_p2pmem_ib_odp_max_size(void)
+{
+    const char *v = getenv("UCX_IB_ODP_MAX_SIZE");
+    unsigned long long n;
+    char *end;
+
+    if ((v == NULL) || !strcasecmp(v, "auto")) {
+        return 0;
+    }
+    if (!strcasecmp(v, "inf")) {
+        return SIZE_MAX;
+    }
+    n = strtoull(v, &end, 10);
+    switch (*end) {
+    case 'k': case 'K': n <<= 10; ++end; break;
+    case 'm': case 'M': n <<= 20; ++end; break;
+    case 'g': case 'G': n <<= 30; ++end; break;
+    case 't': case 'T': n <<= 40; ++end; break;
+    }
+    if ((*end == 'b') || (*end == 'B')) {
+        ++end;
+    }
+    return (*end == '\0') ? (size_t)n : 0;
+}
+
+/* Will UCP register this allocation through ODP? */
+static int uct_p2pmem_md_reg_odp(const uct_p2pmem_md_t *md, size_t length,
+                                 unsigned flags)
+{
+    unsigned major, minor;
+
+    if (md->reg_nonblock_host) {
         return 1;
     }
+    if (!(flags & UCT_MD_MEM_FLAG_NONBLOCK)) {
+        return 0;
+    }
+    uct_p2pmem_ucx_version(&major, &minor);
+    return ((major > 1) || (minor >= 16)) ||
+           (length <= uct_p2pmem_ib_odp_max_size());
+}
 
+/* Said once per provider, when RDMA can register its memory only with ODP. */
+static void uct_p2pmem_md_odp_only(uct_p2pmem_md_t *md,
+                                   const ucs_p2pmem_provider_t *p,
+                                   const char *rdma_dev, int err)
+{
+    unsigned major, minor;
+
+    if (md->reg_nonblock_host) {
+        ucs_diag("p2pmem: RDMA device %s cannot pin memory of %s%s "
+                 "(ibv_reg_mr: %s) but registers it with On-Demand Paging, "
+                 "and UCX_REG_NONBLOCK_MEM_TYPES=host makes UCP register "
+                 "through ODP: using this provider", rdma_dev, p->name,
+                 p->emulated ? " (emulated)" : "", strerror(err));
+        return;
+    }
+
+    uct_p2pmem_ucx_version(&major, &minor);
+    if ((major == 1) && (minor < 16)) {
+        ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
+                  "by pinning (ibv_reg_mr: %s), only with On-Demand Paging. "
+                  "UCX %u.%u registers through ODP only memory the "
+                  "application maps with ucp_mem_map(UCP_MEM_MAP_NONBLOCK), "
+                  "and only with UCX_IB_ODP_MAX_SIZE set (e.g. 1G; its "
+                  "'auto' means 0 here): such allocations use this provider, "
+                  "all others fall back to the next UCX_ALLOC_PRIO method. "
+                  "Fix: UCX 1.16 or later with UCX_REG_NONBLOCK_MEM_TYPES=host, "
+                  "or a 6.12 kernel with kernel-patches/v6.12 (see README).",
+                  rdma_dev, p->name, p->emulated ? " (emulated)" : "",
+                  strerror(err), major, minor);
+    } else {
+        ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
+                  "by pinning (ibv_reg_mr: %s), only with On-Demand Paging. "
+                  "Set UCX_REG_NONBLOCK_MEM_TYPES=host so that UCP registers "
+                  "host memory through ODP; until then allocations fall back "
+                  "to the next UCX_ALLOC_PRIO method (those mapped with "
+                  "UCP_MEM_MAP_NONBLOCK still use this provider).", rdma_dev,
+                  p->name, p->emulated ? " (emulated)" : "", strerror(err));
+    }
+}
+
+/*
+ * Can RDMA register this allocation from the provider? Probed once per
+ * provider (with this first mapping): if the devices cannot register it at
+ * all, the mapping is given back and the provider skipped for good. If they
+ * can only through ODP, an allocation is served when UCP will register it
+ * through ODP: host memory listed in UCX_REG_NONBLOCK_MEM_TYPES (1.16+), or
+ * UCP_MEM_MAP_NONBLOCK (UCT_MD_MEM_FLAG_NONBLOCK; on 1.13 only within
+ * UCX_IB_ODP_MAX_SIZE).
+ */
+static int uct_p2pmem_md_reg_usable(uct_p2pmem_md_t *md,
+                                    uct_p2pmem_md_provider_t *provider,
+                                    const ucs_p2pmem_provider_t *p,
+                                    void *address, size_t length,
+                                    unsigned flags)
+{
+    char rdma_dev[64] = "";
+    int err, odp_ok;
+
+    if (!provider->reg_checked) {
+        provider->reg_checked = 1;
+        err = uct_p2pmem_md_regcheck(address, length, rdma_dev,
+                                     sizeof(rdma_dev), &odp_ok);
+        if (err == 0) {
+            return 1;
+        }
+        if (!odp_ok) {
+            ucs_p2pmem_unmap(address, length);
+            provider->disabled_errno = err;
+            ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
+                      "(ibv_reg_mr: %s): this kernel does not let RDMA pin "
+                      "P2PDMA memory. Skipping this provider; UCX falls back "
+                      "to the next UCX_ALLOC_PRIO method. Fix: boot a kernel "
+                      "with kernel-patches/v6.12 (see README), or one with "
+                      "On-Demand Paging for this device, or set "
+                      "UCX_P2PMEM_REG_CHECK=n if no RDMA transport will use "
+                      "p2pmem.", rdma_dev, p->name,
+                      p->emulated ? " (emulated)" : "", strerror(err));
+            return 0;
+        }
+        provider->odp_only = 1;
+        uct_p2pmem_md_odp_only(md, p, rdma_dev, err);
+    }
+
+    if (!provider->odp_only || uct_p2pmem_md_reg_odp(md, length, flags)) {
+        return 1;
+    }
     ucs_p2pmem_unmap(address, length);
-    provider->disabled_errno = err;
-    ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
-              "(ibv_reg_mr: %s): this kernel does not let RDMA pin P2PDMA "
-              "memory. Skipping this provider; UCX falls back to the next "
-              "UCX_ALLOC_PRIO method. Fix: boot a kernel with "
-              "kernel-patches/v6.12 (see README), or set "
-              "UCX_P2PMEM_REG_CHECK=n if no RDMA transport will use p2pmem.",
-              rdma_dev, p->name, p->emulated ? " (emulated)" : "",
-              strerror(err));
+    ucs_debug("p2pmem: %s: RDMA registers it only with ODP, and UCP will "
+              "pin this allocation: not serving it", p->name);
     return 0;
 }
 
@@ -280,8 +431,9 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
         }
 
         address = ucs_p2pmem_map(p, length, &err);
-        if ((address != NULL) && md->reg_check && !provider->reg_checked &&
-            !uct_p2pmem_md_regcheck_ok(provider, p, address, length)) {
+        if ((address != NULL) && md->reg_check &&
+            !uct_p2pmem_md_reg_usable(md, provider, p, address, length,
+                                      flags)) {
             continue;
         }
         if (address != NULL) {
@@ -507,6 +659,7 @@ uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
     md->reg_check       = config->reg_check;
     md->scrub           = config->scrub;
     md->verbose         = config->verbose;
+    md->reg_nonblock_host = uct_p2pmem_reg_nonblock_host();
     pthread_mutex_init(&md->lock, NULL);
 
     status = uct_p2pmem_md_select(md, config);

@@ -38,6 +38,7 @@ typedef struct uct_p2pmem_md_provider {
     unsigned        index;           /* into md->list.providers */
     int             disabled_errno;  /* refused for good (e.g. EACCES), or 0 */
     int             reg_checked;     /* RDMA registration probed already */
+    int             odp_only;        /* RDMA registers it only with ODP */
     uint64_t        bytes_mapped;    /* live bytes this MD mapped from it */
     uint64_t        num_allocs;      /* successful allocations, ever */
 } uct_p2pmem_md_provider_t;
@@ -51,6 +52,8 @@ typedef struct uct_p2pmem_md {
     int                       reg_check;
     int                       scrub;
     int                       verbose;
+    int                       reg_nonblock_host; /* UCP registers host
+                                                    memory with ODP */
     int                       exhausted;  /* in an exhaustion episode */
     double                    last_warn;  /* when exhaustion was last warned
                                              about (monotonic s), 0: never */
@@ -74,9 +77,11 @@ uct_p2pmem_md_provider(const uct_p2pmem_md_t *md, unsigned i)
     return &md->list.providers[md->selected[i].index];
 }
 
-/* 0 if every RDMA device can register memory at address (or there is none);
- * else the errno of the first refusal, with that device's name. */
+/* 0 if every RDMA device can pin (register) memory at address, or there is
+ * none; else the errno of the first refusal, with that device's name, and
+ * *odp_ok says whether every refusing device registers it with On-Demand
+ * Paging instead. */
 int uct_p2pmem_md_regcheck(void *address, size_t length, char *refused_by,
-                           size_t max);
+                           size_t max, int *odp_ok);
 
 #endif
