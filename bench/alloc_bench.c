@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem benchmark: libp2pmem's pointer lookup and the preload
  * allocator's small-allocation path.
  *

@@ -1,3 +1,5 @@
+# Copyright (c) 2026 ucx-p2pmem developers
+# SPDX-License-Identifier: BSD-3-Clause
 # Shared helpers of bench/run and bench/guest-bench (sourced, bash).
 #
 # Every figure is a ratio of two things measured in the same run on the same

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem MPI micro-benchmark in the layout of the OSU micro-benchmarks,
  * so that runs with host buffers and with p2pmem buffers compare side by
  * side.

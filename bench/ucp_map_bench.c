@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem benchmark: cost of ucp_mem_map(UCP_MEM_MAP_ALLOCATE) followed
  * by ucp_mem_unmap(), through p2pmem and through UCX's default host
  * allocator (its default order without "md:*"), in one process and one run

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: PASS/FAIL lines and their counts, shared by the test programs
  * (each is one translation unit; the program prints "N passed, N failed").
  */

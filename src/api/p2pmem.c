@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: libp2pmem, application-placed P2PDMA memory (p2pmem.h).
  *
  * Providers are found and ranked by the sysfs library in src/ucs, driven by

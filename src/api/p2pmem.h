@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * p2pmem.h: place application buffers in Linux P2PDMA device memory.
  *
  * Part of ucx-p2pmem. Memory comes from the providers that the UCX module

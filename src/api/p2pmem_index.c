@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: address -> allocation index of libp2pmem.
  *
  * p2pmem_is_p2p() must cost the same with ten or ten thousand live

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: libp2pmem_preload.so, P2PDMA memory for unmodified programs.
  *
  *   LD_PRELOAD=libp2pmem_preload.so program ...

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: strict parsers for sysfs values, PCI addresses and paths,
  * and the device-selection and size variables.
  *

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: discovery and selection of Linux P2PDMA memory providers.
  *
  * A small library with no UCX dependency: it reads the PCI sysfs tree,

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * libp2pmem_emu_pool.so: gives EMULATED providers (test/emu/p2pmem-emu) the
  * pool semantics of the kernel's p2pmem/allocate. FOR TESTS ONLY.
  *

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * libFuzzer target: PCI addresses (UCX_P2PMEM_DEVICES entries, sysfs
  * directory names) and resolved sysfs device paths (realpath of a device
  * link, i.e. outside input), plus the distance computed from two paths.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * libFuzzer target: discovery of a sysfs tree whose contents come from the
  * fuzzer. Each input builds one device under a private temporary directory:
  *

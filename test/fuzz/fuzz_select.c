@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * libFuzzer target: the device-selection variable (UCX_P2PMEM_DEVICES and
  * the public API's equivalent): "auto", "all" or a list of PCI addresses.
  *

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * libFuzzer target: size values with binary suffixes ("64K", "1MiB"), the
  * form of the allocation-threshold variable.
  *

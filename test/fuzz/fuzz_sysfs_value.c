@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * libFuzzer target: numeric sysfs attribute values (size, available,
  * published, numa_node) as read from a file: raw bytes with a length, no
  * terminator.

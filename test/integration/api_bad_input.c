@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * Bad input through the public API (p2pmem.h), one case per run, for
  * test/integration/bad-input-tests: prints what the call returned; the
  * library prints its own message on stderr.

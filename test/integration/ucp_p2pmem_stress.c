@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem concurrency stress: many threads allocating and freeing
  * p2pmem memory through one UCP context at the same time, each buffer
  * filled with a pattern unique to its thread and cycle and checked before

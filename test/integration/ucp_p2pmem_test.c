@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem integration test: UCP memory allocated with ucp_mem_map
  * (ALLOCATE) and moved with put/get and tagged messages between two workers
  * of one process, over whatever UCX_TLS selects. Checks where the memory came

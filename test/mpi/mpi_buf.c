@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * Buffer placements for the MPI tests and the benchmark (see mpi_buf.h).
  */
 #include "mpi_buf.h"

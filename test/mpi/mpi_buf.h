@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * Communication buffers placed one of three ways, shared by the MPI tests
  * and the benchmark:
  *   host  malloc(): host memory, or p2pmem under the preload allocator

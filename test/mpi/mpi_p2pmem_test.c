@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem MPI correctness test: point-to-point, collectives and one-sided
  * operations on buffers placed one of three ways (see mpi_buf.h), each run
  * twice, on the placement under test and on host reference buffers. Every

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * Run under LD_PRELOAD=libp2pmem_preload.so with P2PMEM_THRESHOLD set to a
  * plain byte count (test/preload/preload-tests does both). Prints PASS/FAIL
  * per check and "N passed, N failed".

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * p2p_verbs_test - guest-side checks of P2PDMA memory with libibverbs.
  *
  * Built on the host by test/system/run and executed inside the test machine

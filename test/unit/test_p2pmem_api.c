@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * CUnit tests of libp2pmem (p2pmem.h) against an EMULATED sysfs tree.
  *
  *   test_p2pmem_api pool    providers 0000:01:00.0 (4M) and 0000:02:00.0

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * Unit tests of the sysfs/PCI services (src/ucs/p2pmem_sys.h): parsers,
  * topology distance, discovery of providers and RDMA devices in a sysfs tree
  * built on the fly, selection, and mapping.

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: the p2pmem UCT component and memory domain.
  *
  * The memory domain allocates host-addressable memory from Linux P2PDMA

@@ -1,4 +1,7 @@
 /*
+ * Copyright (c) 2026 ucx-p2pmem developers
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
  * ucx-p2pmem: can the RDMA devices on this machine register p2pmem, and how?
  *
  * Stock kernels (6.12 and 7.3 included) refuse to pin P2PDMA memory:
