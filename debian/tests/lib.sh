@@ -1,20 +1,14 @@
 # Copyright (c) 2026 ucx-p2pmem developers
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Shared by the autopkgtests: PASS/FAIL lines, and an EMULATED P2PDMA tree
-# made by the source tree's test/emu/p2pmem-emu (autopkgtest runs the tests
-# from the unpacked source). Each test ends with "N passed, N failed" and
-# exits non-zero on any failure.
+# Shared by the autopkgtests: PASS/FAIL lines (the source tree's
+# test/lib.sh), and an EMULATED P2PDMA tree made by the source tree's
+# test/emu/p2pmem-emu (autopkgtest runs the tests from the unpacked
+# source). Each test ends with "N passed, N failed" and exits non-zero on
+# any failure.
 set -u
+. test/lib.sh # pass, fail, check, finish
 tmp=${AUTOPKGTEST_TMP:-$(mktemp -d)}
-passed=0 failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-check() { # check "description" command...
-	local what=$1; shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
-}
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
 
 # emu_tree DIR [regular]: the default emulated layout (3 providers, the
 # first beside the RDMA device); with "regular", each allocate is a sparse

@@ -10,7 +10,7 @@
  *   test_p2pmem_api nodev   UCX_P2PMEM_SYSFS_ROOT has no provider
  *   test_p2pmem_api badsel  UCX_P2PMEM_DEVICES is invalid
  *
- * test/run sets up the tree and the environment for each mode.
+ * test/suites/api.test sets up the tree and the environment for each mode.
  */
 
 #define _GNU_SOURCE

@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# Copyright (c) 2026 ucx-p2pmem developers
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Shared by the shell test suites (host, and the guests of test/system):
+# source it after `set -u`. Defines functions and sets
+#   src     this source tree
+#   build   the configured build tree: $BUILDDIR (make check sets it),
+#           else build/default of the source tree
+#   module  what the suites preload into UCX: $P2PMEM_TEST_MODULE (empty
+#           when UCX loads the installed module itself), else the build's
+#   pool    the emulated pool accounting (libp2pmem_emu_pool.so)
+#   pre     $LD_PRELOAD_PREFIX and a space: a sanitizer runtime that must
+#           be loaded first (the asan suite), else empty
+# and, for the result lines every runner counts ("N passed, N failed"):
+#   pass WHAT / fail WHAT [WHY] / skip WHAT [WHY]
+#   check WHAT COMMAND...   pass or fail by the command's status
+#   summary                 the "N passed, N failed" line; status: no failure
+#   finish                  summary, then exit with its status
+#   need FILE...            a missing built file fails the suite at once
+#   workdir NAME [DIR]      work=<new temporary directory>, removed at exit
+#   at_exit COMMAND         run COMMAND (a string) at exit, last added first
+#   emu_tree DIR [ARG...]   an EMULATED provider tree (test/emu/p2pmem-emu);
+#                           prints its PCI device directory
+# result_tag, when set, prefixes every result ("ucx-1.22.0: ...").
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILDDIR:-$src/build/default}
+module=${P2PMEM_TEST_MODULE-$build/lib/libuct_p2pmem.so}
+pool=$build/.libs/libp2pmem_emu_pool.so
+pre=${LD_PRELOAD_PREFIX:+$LD_PRELOAD_PREFIX }
+
+passed=0 failed=0 skipped=0
+pass() { passed=$((passed + 1)); echo "PASS: ${result_tag:+$result_tag: }$1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: ${result_tag:+$result_tag: }$1${2:+ ($2)}"; }
+skip() { skipped=$((skipped + 1)); echo "SKIP: ${result_tag:+$result_tag: }$1${2:+ ($2)}"; }
+check() { # check WHAT COMMAND...
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+summary() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+finish() {
+	summary
+	exit
+}
+need() { # need FILE...: each must exist (built by make check)
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] || { fail "$f not built (run make check)"; finish; }
+	done
+}
+
+p2pmem_at_exit=()
+p2pmem_run_at_exit() {
+	local i
+	for ((i = ${#p2pmem_at_exit[@]} - 1; i >= 0; i--)); do
+		eval "${p2pmem_at_exit[i]}"
+	done
+}
+at_exit() {
+	p2pmem_at_exit+=("$1")
+	trap p2pmem_run_at_exit EXIT
+}
+workdir() { # workdir NAME [PARENT]: not in a $(...) subshell (sets work)
+	work=$(mktemp -d "${2:-${TMPDIR:-/tmp}}/p2pmem-$1.XXXXXX") ||
+		{ fail "$1: cannot create a temporary directory"; finish; }
+	at_exit 'rm -rf "$work"'
+}
+emu_tree() { # emu_tree DIR [p2pmem-emu options]
+	local dir=$1
+	shift
+	"$src/test/emu/p2pmem-emu" -o "$dir" "$@"
+}
+
+# host_env: what every host suite (test/suites/*.test) starts with.
+host_env() {
+	# Build-time settings, not UCX's: UCX would warn about every unknown
+	# UCX_* variable it sees ("unused environment variable") in every test
+	# process. The osu suite takes the archives folder back
+	# (p2pmem_sources) to build the benchmarks.
+	p2pmem_sources=${UCX_P2PMEM_SOURCES:-}
+	unset UCX_P2PMEM_SOURCES UCX_P2PMEM_CACHE UCX_P2PMEM_UCX_SRC
+	export BUILDDIR=$build
+	# How the tests get the module into UCX: UCX from 1.22 loads an
+	# installed libuct_p2pmem.so.0 from its module directory itself
+	# (test/ucx-release/run checks that), older releases need it preloaded.
+	# P2PMEM_TEST_MODULE is what the suites preload; empty when UCX loads
+	# the module on its own.
+	if [ -z "${P2PMEM_TEST_MODULE+set}" ]; then
+		if env -u LD_PRELOAD ucx_info -d 2>/dev/null | grep -q '^# *Component: p2pmem$'; then
+			export P2PMEM_TEST_MODULE=
+			echo "UCX $(ucx_info -v | sed -n -E 's/^# (Library version:|Version) *//p') loads the installed p2pmem module itself: no LD_PRELOAD"
+		else
+			export P2PMEM_TEST_MODULE=$build/lib/libuct_p2pmem.so
+		fi
+	fi
+	module=$P2PMEM_TEST_MODULE
+}
+
+# cunit LABEL COMMAND...: a CUnit program's run as one result, from its
+# "tests <total> <ran> <passed> <failed>" row and its exit status
+cunit() {
+	local label=$1 out rc ran p f asserts
+	shift
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	read -r _ _ ran p f _ < <(grep -E '^ +tests ' "$out")
+	asserts=$(awk '$1 == "asserts" {print $4}' "$out")
+	rm -f "$out"
+	if [ "$rc" -eq 0 ] && [ "${f:-1}" -eq 0 ] && [ "${ran:-0}" -gt 0 ]; then
+		pass "$label: $p of $ran CUnit tests passed ($asserts asserts)"
+	else
+		fail "$label: ${f:-?} of ${ran:-?} CUnit tests failed" "exit status $rc"
+	fi
+}
