@@ -51,8 +51,9 @@
 #define MAX_LINES 256
 
 static struct {
-    unsigned count;                 /* every line, ever */
-    char     line[MAX_LINES][512];  /* "LEVEL function: text", the last ones */
+    unsigned count;                 /* lines recorded, ever */
+    char     line[MAX_LINES][512];  /* "LEVEL function: text" of the last
+                                       errors and warnings */
 } rec;
 
 static unsigned mine_calls;
@@ -62,13 +63,16 @@ record(const char *file, unsigned line, const char *function,
        ucs_log_level_t level, const ucs_log_component_config_t *comp_conf,
        const char *message, va_list ap)
 {
-    char *out = rec.line[rec.count++ % MAX_LINES];
+    char *out;
     int n;
 
-    n = snprintf(out, sizeof(rec.line[0]), "%s %s: ",
-                 (level == UCS_LOG_LEVEL_ERROR) ? "ERROR" :
-                 (level == UCS_LOG_LEVEL_WARN)  ? "WARN" : "OTHER",
-                 function ? function : "?");
+    if (level > UCS_LOG_LEVEL_WARN) {
+        return UCS_LOG_FUNC_RC_CONTINUE; /* the checks are about these */
+    }
+    out = rec.line[rec.count++ % MAX_LINES];
+    n   = snprintf(out, sizeof(rec.line[0]), "%s %s: ",
+                   (level <= UCS_LOG_LEVEL_ERROR) ? "ERROR" : "WARN",
+                   function ? function : "?");
     vsnprintf(out + n, sizeof(rec.line[0]) - n, message, ap);
     return UCS_LOG_FUNC_RC_CONTINUE; /* UCX's own handler prints it too */
 }
@@ -274,6 +278,37 @@ static void test_md_alloc(domain_t *d)
           "by UCT: served (%s, '%s')", ucs_status_string(status), path);
     if (status == UCS_OK) {
         uct_md_mem_free(d->md, memh);
+    }
+
+    /* what the domain cannot do: refused, saying why (uct_mem_alloc never
+     * asks for it, md_query does not offer it) */
+    for (i = 0; i < 2; ++i) {
+        unsigned mark = rec.count;
+
+        length  = 64 * KIB;
+        address = NULL;
+#ifdef P2PMEM_UCT_MEM_ALLOC_SYS_DEV
+        status = uct_md_mem_alloc(d->md, &length, &address,
+                                  i ? UCS_MEMORY_TYPE_HOST :
+                                      UCS_MEMORY_TYPE_CUDA,
+                                  UCS_SYS_DEVICE_ID_UNKNOWN,
+                                  UCT_MD_MEM_ACCESS_ALL |
+                                  (i ? UCT_MD_MEM_FLAG_FIXED : 0),
+                                  "uct test bad", &memh);
+#else
+        status = uct_md_mem_alloc(d->md, &length, &address,
+                                  i ? UCS_MEMORY_TYPE_HOST :
+                                      UCS_MEMORY_TYPE_CUDA,
+                                  UCT_MD_MEM_ACCESS_ALL |
+                                  (i ? UCT_MD_MEM_FLAG_FIXED : 0),
+                                  "uct test bad", &memh);
+#endif
+        CHECK((status == UCS_ERR_UNSUPPORTED) &&
+              (lines_since(mark, "ERROR", i ? "at a fixed address" :
+                           "cannot allocate cuda memory", NULL) == 1),
+              "uct_md_mem_alloc of %s: %s, one error saying why",
+              i ? "a fixed address" : "CUDA memory",
+              ucs_status_string(status));
     }
 
     /* uct_mem_alloc: named and anonymous */
