@@ -22,7 +22,10 @@
 
 
 static ucs_config_field_t uct_p2pmem_iface_config_table[] = {
-    {"", "", NULL,
+    /* uct_iface_mem_alloc on this transport: from its domain (1.13 and 1.18
+     * allow only that for a domain that does not register; 1.22 follows
+     * this list, whose generic default starts with huge pages) */
+    {"", "ALLOC=md", NULL,
      ucs_offsetof(uct_p2pmem_iface_config_t, super),
      UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
 
