@@ -130,6 +130,10 @@ static UCS_CLASS_CLEANUP_FUNC(uct_p2pmem_iface_t)
 }
 
 UCS_CLASS_DEFINE(uct_p2pmem_iface_t, uct_base_iface_t);
+static UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_iface_t, uct_iface_t, uct_md_h,
+                                 uct_worker_h, const uct_iface_params_t*,
+                                 const uct_iface_config_t*);
+UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
 
 /* Connected to an interface address, as the transport advertises. */
 static UCS_CLASS_INIT_FUNC(uct_p2pmem_ep_t, const uct_ep_params_t *params)
@@ -159,10 +163,6 @@ static UCS_CLASS_CLEANUP_FUNC(uct_p2pmem_ep_t)
 UCS_CLASS_DEFINE(uct_p2pmem_ep_t, uct_base_ep_t);
 UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_ep_t, uct_ep_t, const uct_ep_params_t*);
 UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_ep_t, uct_ep_t);
-static UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_iface_t, uct_iface_t, uct_md_h,
-                                 uct_worker_h, const uct_iface_params_t*,
-                                 const uct_iface_config_t*);
-UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
 
 UCT_TL_DEFINE(&uct_p2pmem_component, p2pmem, uct_p2pmem_query_devices,
               uct_p2pmem_iface_t, "P2PMEM_", uct_p2pmem_iface_config_table,
