@@ -59,11 +59,13 @@ static __thread uct_p2pmem_log_expect_t uct_p2pmem_log_expect;
 /* UCX's handler stack has no lock: our pushes and pops take this one */
 static pthread_mutex_t uct_p2pmem_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Who is asking, read from the call stack. */
+/* Who is asking, read from the call stack when it matters (not for
+ * ucp_mem_map's requests that are served, the frequent case). */
 typedef struct uct_p2pmem_caller {
+    unsigned flags;          /* the request's UCT_MD_MEM_FLAG_* */
+    int      known;          /* the two below are read */
     int      ucp;            /* UCP: tries its next UCX_ALLOC_PRIO method */
     int      uct_mem_alloc;  /* through uct_mem_alloc, which logs failures */
-    unsigned flags;          /* the request's UCT_MD_MEM_FLAG_* */
 } uct_p2pmem_caller_t;
 
 #define UCT_P2PMEM_CALLER_MAX_FRAMES 32
@@ -111,15 +113,18 @@ static int uct_p2pmem_find_ucp(struct dl_phdr_info *info, size_t size,
 
 /* UCP and UCT callers differ in what a failure means to them: the call
  * stack says which one this is (UCX passes nothing else that tells). */
-static void uct_p2pmem_caller(uct_p2pmem_caller_t *caller, unsigned flags)
+static void uct_p2pmem_caller(uct_p2pmem_caller_t *caller)
 {
     void *frames[UCT_P2PMEM_CALLER_MAX_FRAMES];
     uintptr_t ucp[2], pc;
     int i, n;
 
+    if (caller->known) {
+        return;
+    }
+    caller->known         = 1;
     caller->ucp           = 0;
     caller->uct_mem_alloc = 0;
-    caller->flags         = flags;
 
     pthread_once(&uct_p2pmem_mem_alloc_once, uct_p2pmem_mem_alloc_text_init);
     ucp[1] = __atomic_load_n(&uct_p2pmem_ucp_text[1], __ATOMIC_ACQUIRE);
@@ -184,7 +189,7 @@ uct_p2pmem_log_filter(const char *file, unsigned line, const char *function,
  * back after it and uct_mem_alloc will log it as an error, drop that line.
  * Called last before returning, so that nothing else is logged meanwhile.
  */
-static void uct_p2pmem_log_expect_failure(const uct_p2pmem_caller_t *caller,
+static void uct_p2pmem_log_expect_failure(uct_p2pmem_caller_t *caller,
                                           size_t length,
                                           const char *alloc_name,
                                           ucs_status_t status)
@@ -192,6 +197,7 @@ static void uct_p2pmem_log_expect_failure(const uct_p2pmem_caller_t *caller,
     uct_p2pmem_log_expect_t *expect = &uct_p2pmem_log_expect;
     unsigned num_handlers;
 
+    uct_p2pmem_caller(caller);
     if (!caller->ucp || !caller->uct_mem_alloc ||
         !ucs_log_is_enabled(UCS_LOG_LEVEL_ERROR)) {
         return;
@@ -535,7 +541,8 @@ uct_p2pmem_md_serves(uct_p2pmem_md_t *md, const char *alloc_name,
                      unsigned flags, ucs_memory_type_t mem_type,
                      size_t length, uct_p2pmem_caller_t *caller)
 {
-    uct_p2pmem_caller(caller, flags);
+    caller->flags = flags;
+    caller->known = 0;
 
     /* uct_mem_alloc asks only for what md_query offers; a direct caller
      * may ask for more */
@@ -552,8 +559,12 @@ uct_p2pmem_md_serves(uct_p2pmem_md_t *md, const char *alloc_name,
         return UCS_ERR_UNSUPPORTED;
     }
 
-    if (!caller->ucp || md->alloc_internal ||
+    if (md->alloc_internal ||
         ((alloc_name != NULL) && !strcmp(alloc_name, UCT_P2PMEM_USER_ALLOC))) {
+        return UCS_OK;
+    }
+    uct_p2pmem_caller(caller);
+    if (!caller->ucp) {
         return UCS_OK;
     }
 
