@@ -70,6 +70,20 @@ $with_ucx_src with the installed UCX's headers; see config.log])])
                           const uct_rkey_unpack_params_t*, uct_rkey_t*,
                           void**)])
 
+    # Behaviour, not a type, so read from the source: whether uct_mem_alloc
+    # logs a domain's failed allocation below error level when the caller
+    # passes UCT_MD_MEM_FLAG_HIDE_ERRORS (1.13 always logs an error)
+    AC_MSG_CHECKING([whether UCX's uct_mem_alloc hides errors on request])
+    if grep -q 'UCT_MD_MEM_FLAG_HIDE_ERRORS' \
+           "$with_ucx_src/src/uct/base/uct_mem.c" 2>/dev/null; then
+        AC_MSG_RESULT([yes])
+        AC_DEFINE([P2PMEM_UCT_MEM_ALLOC_HIDE_ERRORS], [1],
+            [UCX's uct_mem_alloc logs at debug level with
+             UCT_MD_MEM_FLAG_HIDE_ERRORS])
+    else
+        AC_MSG_RESULT([no])
+    fi
+
     CPPFLAGS=$p2pmem_save_CPPFLAGS
 ])
 

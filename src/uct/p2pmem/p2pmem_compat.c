@@ -176,9 +176,8 @@ uct_iface_ops_t uct_p2pmem_iface_ops = {
                                 ucs_empty_function_return_busy,
     .ep_pending_purge         = (uct_ep_pending_purge_func_t)
                                 ucs_empty_function,
-    .ep_create                = (uct_ep_create_func_t)
-                                ucs_empty_function_return_unsupported,
-    .ep_destroy               = (uct_ep_destroy_func_t)ucs_empty_function,
+    .ep_create                = UCS_CLASS_NEW_FUNC_NAME(uct_p2pmem_ep_t),
+    .ep_destroy               = UCS_CLASS_DELETE_FUNC_NAME(uct_p2pmem_ep_t),
     .iface_flush              = uct_base_iface_flush,
     .iface_fence              = uct_base_iface_fence,
     .iface_progress_enable    = (uct_iface_progress_enable_func_t)

@@ -30,8 +30,12 @@ ucs_config_field_t uct_p2pmem_md_config_table[] = {
      ucs_offsetof(uct_p2pmem_md_config_t, devices), UCS_CONFIG_TYPE_STRING},
 
     {"ALLOC_INTERNAL", "n",
-     "Also serve UCX-internal buffer pools (allocations not made by\n"
-     "ucp_mem_map). Off by default so that UCX does not drain the device pool.",
+     "Also serve UCP's own buffer pools: requests that come from UCP (libucp\n"
+     "on the call stack) other than ucp_mem_map's \"user memory\", e.g.\n"
+     "ucp_reg_bufs and ucp_rndv_frags. Off by default so that UCP does not\n"
+     "drain the device pool; UCP takes its next UCX_ALLOC_PRIO method. Direct\n"
+     "UCT callers (uct_md_mem_alloc, uct_mem_alloc, uct_iface_mem_alloc) are\n"
+     "served either way.",
      ucs_offsetof(uct_p2pmem_md_config_t, alloc_internal),
      UCS_CONFIG_TYPE_BOOL},
 

@@ -22,7 +22,10 @@
 
 
 static ucs_config_field_t uct_p2pmem_iface_config_table[] = {
-    {"", "", NULL,
+    /* uct_iface_mem_alloc on this transport: from its domain (1.13 and 1.18
+     * allow only that for a domain that does not register; 1.22 follows
+     * this list, whose generic default starts with huge pages) */
+    {"", "ALLOC=md", NULL,
      ucs_offsetof(uct_p2pmem_iface_config_t, super),
      UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
 
@@ -37,8 +40,9 @@ ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
     uct_base_iface_query(&iface->super, iface_attr);
 
     /* UCP requires every worker transport to be connectable; this one
-     * says so, but no peer is ever reachable and it offers no operation,
-     * so UCP never selects it for a lane */
+     * is (its endpoints do nothing), but no peer is ever reachable and it
+     * offers no operation, so UCP never selects it for a lane. Its
+     * addresses are empty: there is nothing to tell a peer */
     iface_attr->iface_addr_len      = 0;
     iface_attr->device_addr_len     = 0;
     iface_attr->ep_addr_len         = 0;
@@ -130,6 +134,35 @@ static UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_iface_t, uct_iface_t, uct_md_h,
                                  uct_worker_h, const uct_iface_params_t*,
                                  const uct_iface_config_t*);
 UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
+
+/* Connected to an interface address, as the transport advertises. */
+static UCS_CLASS_INIT_FUNC(uct_p2pmem_ep_t, const uct_ep_params_t *params)
+{
+    const uint64_t need = UCT_EP_PARAM_FIELD_IFACE |
+                          UCT_EP_PARAM_FIELD_DEV_ADDR |
+                          UCT_EP_PARAM_FIELD_IFACE_ADDR;
+
+    UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t,
+                              ucs_derived_of(params->iface, uct_base_iface_t));
+
+    if ((params->field_mask & need) != need) {
+        ucs_error("p2pmem: an endpoint connects to an interface: pass iface, "
+                  "dev_addr and iface_addr (uct_ep_params_t field_mask 0x%lx)",
+                  (unsigned long)params->field_mask);
+        return UCS_ERR_INVALID_PARAM;
+    }
+    ucs_debug("p2pmem: endpoint %p created", self);
+    return UCS_OK;
+}
+
+static UCS_CLASS_CLEANUP_FUNC(uct_p2pmem_ep_t)
+{
+    ucs_debug("p2pmem: endpoint %p destroyed", self);
+}
+
+UCS_CLASS_DEFINE(uct_p2pmem_ep_t, uct_base_ep_t);
+UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_ep_t, uct_ep_t, const uct_ep_params_t*);
+UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_ep_t, uct_ep_t);
 
 UCT_TL_DEFINE(&uct_p2pmem_component, p2pmem, uct_p2pmem_query_devices,
               uct_p2pmem_iface_t, "P2PMEM_", uct_p2pmem_iface_config_table,

@@ -9,7 +9,9 @@
  * selected provider (named by PCI address, which is how ucx_info lists the
  * providers) and no communication capability: no peer is reachable through
  * it, so UCP never picks it for a lane. Data moves over the NIC's own
- * transports.
+ * transports. It says it connects to interfaces (UCP 1.13 asserts that of
+ * every transport), so it has endpoints: they can be created and destroyed
+ * and do nothing else.
  */
 
 #ifndef UCT_P2PMEM_IFACE_H_
@@ -25,5 +27,12 @@ typedef struct uct_p2pmem_iface {
     uct_base_iface_t super;
     char             dev_name[UCT_DEVICE_NAME_MAX];
 } uct_p2pmem_iface_t;
+
+typedef struct uct_p2pmem_ep {
+    uct_base_ep_t super;
+} uct_p2pmem_ep_t;
+
+UCS_CLASS_DECLARE_NEW_FUNC(uct_p2pmem_ep_t, uct_ep_t, const uct_ep_params_t*);
+UCS_CLASS_DECLARE_DELETE_FUNC(uct_p2pmem_ep_t, uct_ep_t);
 
 #endif

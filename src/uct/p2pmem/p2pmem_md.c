@@ -22,6 +22,9 @@
 #include <ucs/sys/string.h>
 #include <uct/api/version.h>
 #include <dlfcn.h>
+#include <elf.h>
+#include <execinfo.h>
+#include <link.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -36,14 +39,121 @@
 
 
 /*
- * uct_mem_alloc() logs an error whenever a memory domain fails an
- * allocation, even though UCP then moves on to the next UCX_ALLOC_PRIO
- * method. Exhaustion and refused internal pools are expected here and
- * already explained once by this module, so the core's line for them is
- * dropped: the thread that failed marks the failure as explained.
+ * uct_mem_alloc() logs "failed to allocate <n> bytes using md p2pmem for
+ * <name>: <status>" as an error whenever this domain fails a request (1.13
+ * always; 1.18 and 1.22 unless the caller passed UCT_MD_MEM_FLAG_HIDE_ERRORS),
+ * even when its caller, UCP, then serves the request with the next
+ * UCX_ALLOC_PRIO method. For such an expected fallback the module has
+ * explained itself already, so that one line is dropped: a filter is pushed
+ * on UCX's log handler stack right before the failure is returned and pops
+ * itself on the next error line uct_mem_alloc logs in this thread (the one),
+ * dropping it only if it is exactly the expected text. Direct UCT callers get
+ * no fallback, so their line is left alone; nothing stays installed.
  */
-static __thread int uct_p2pmem_failure_explained;
-static pthread_once_t uct_p2pmem_log_once = PTHREAD_ONCE_INIT;
+typedef struct uct_p2pmem_log_expect {
+    int  pushed;   /* this thread's filter is on UCX's handler stack */
+    char line[512]; /* the line uct_mem_alloc will log */
+} uct_p2pmem_log_expect_t;
+
+static __thread uct_p2pmem_log_expect_t uct_p2pmem_log_expect;
+/* UCX's handler stack has no lock: our pushes and pops take this one */
+static pthread_mutex_t uct_p2pmem_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Who is asking, read from the call stack when it matters (not for
+ * ucp_mem_map's requests that are served, the frequent case). */
+typedef struct uct_p2pmem_caller {
+    unsigned flags;          /* the request's UCT_MD_MEM_FLAG_* */
+    int      known;          /* the two below are read */
+    int      ucp;            /* UCP: tries its next UCX_ALLOC_PRIO method */
+    int      uct_mem_alloc;  /* through uct_mem_alloc, which logs failures */
+} uct_p2pmem_caller_t;
+
+#define UCT_P2PMEM_CALLER_MAX_FRAMES 32
+
+/* libucp's code, once seen loaded; [0, 0) before */
+static uintptr_t uct_p2pmem_ucp_text[2];
+/* uct_mem_alloc's code */
+static uintptr_t uct_p2pmem_mem_alloc_text[2];
+static pthread_once_t uct_p2pmem_mem_alloc_once = PTHREAD_ONCE_INIT;
+
+static void uct_p2pmem_mem_alloc_text_init(void)
+{
+    const ElfW(Sym) *sym = NULL;
+    Dl_info info;
+
+    if (dladdr1((void*)uct_mem_alloc, &info, (void**)&sym, RTLD_DL_SYMENT) &&
+        (sym != NULL) && (info.dli_saddr != NULL)) {
+        uct_p2pmem_mem_alloc_text[0] = (uintptr_t)info.dli_saddr;
+        uct_p2pmem_mem_alloc_text[1] = (uintptr_t)info.dli_saddr +
+                                       sym->st_size;
+    }
+}
+
+static int uct_p2pmem_find_ucp(struct dl_phdr_info *info, size_t size,
+                               void *arg)
+{
+    const char *base = strrchr(info->dlpi_name, '/');
+    uintptr_t *text  = arg, start;
+    int i;
+
+    base = (base != NULL) ? base + 1 : info->dlpi_name;
+    if (strncmp(base, "libucp.so", 9)) {
+        return 0;
+    }
+    for (i = 0; i < info->dlpi_phnum; ++i) {
+        if ((info->dlpi_phdr[i].p_type == PT_LOAD) &&
+            (info->dlpi_phdr[i].p_flags & PF_X)) {
+            start   = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+            text[0] = (text[1] == 0) ? start : ucs_min(text[0], start);
+            text[1] = ucs_max(text[1], start + info->dlpi_phdr[i].p_memsz);
+        }
+    }
+    return 1;
+}
+
+/* UCP and UCT callers differ in what a failure means to them: the call
+ * stack says which one this is (UCX passes nothing else that tells). */
+static void uct_p2pmem_caller(uct_p2pmem_caller_t *caller)
+{
+    void *frames[UCT_P2PMEM_CALLER_MAX_FRAMES];
+    uintptr_t ucp[2], pc;
+    int i, n;
+
+    if (caller->known) {
+        return;
+    }
+    caller->known         = 1;
+    caller->ucp           = 0;
+    caller->uct_mem_alloc = 0;
+
+    pthread_once(&uct_p2pmem_mem_alloc_once, uct_p2pmem_mem_alloc_text_init);
+    ucp[1] = __atomic_load_n(&uct_p2pmem_ucp_text[1], __ATOMIC_ACQUIRE);
+    ucp[0] = uct_p2pmem_ucp_text[0];
+    if (ucp[1] == 0) {
+        /* not loaded yet, or loaded since the last call */
+        ucp[0] = ucp[1] = 0;
+        dl_iterate_phdr(uct_p2pmem_find_ucp, ucp);
+        if (ucp[1] != 0) {
+            uct_p2pmem_ucp_text[0] = ucp[0];
+            __atomic_store_n(&uct_p2pmem_ucp_text[1], ucp[1],
+                             __ATOMIC_RELEASE);
+        }
+    }
+
+    n = backtrace(frames, UCT_P2PMEM_CALLER_MAX_FRAMES);
+    for (i = 1; i < n; ++i) {
+        /* a return address: the call is the instruction before it */
+        pc = (uintptr_t)frames[i] - 1;
+        if ((pc >= uct_p2pmem_mem_alloc_text[0]) &&
+            (pc < uct_p2pmem_mem_alloc_text[1])) {
+            caller->uct_mem_alloc = 1;
+        }
+        if ((pc >= ucp[0]) && (pc < ucp[1])) {
+            caller->ucp = 1;
+            break;
+        }
+    }
+}
 
 static ucs_log_func_rc_t
 uct_p2pmem_log_filter(const char *file, unsigned line, const char *function,
@@ -51,25 +161,65 @@ uct_p2pmem_log_filter(const char *file, unsigned line, const char *function,
                       const ucs_log_component_config_t *comp_conf,
                       const char *message, va_list ap)
 {
-    char buf[256];
+    uct_p2pmem_log_expect_t *expect = &uct_p2pmem_log_expect;
+    char buf[sizeof(expect->line)];
     va_list aq;
 
-    if (!uct_p2pmem_failure_explained || (level != UCS_LOG_LEVEL_ERROR) ||
+    if (!expect->pushed || (level != UCS_LOG_LEVEL_ERROR) ||
         (function == NULL) || strcmp(function, "uct_mem_alloc")) {
         return UCS_LOG_FUNC_RC_CONTINUE;
     }
 
-    uct_p2pmem_failure_explained = 0;
+    /* uct_mem_alloc logs one error after the failure, this is it: remove
+     * the filter (UCX's dispatch loop has read the count already and goes
+     * on with the handlers below) and drop the line if it is the one */
     va_copy(aq, ap);
     vsnprintf(buf, sizeof(buf), message, aq);
     va_end(aq);
-    return strstr(buf, " using md " UCT_P2PMEM_NAME " ") ?
-           UCS_LOG_FUNC_RC_STOP : UCS_LOG_FUNC_RC_CONTINUE;
+    pthread_mutex_lock(&uct_p2pmem_log_lock);
+    ucs_log_pop_handler();
+    expect->pushed = 0;
+    pthread_mutex_unlock(&uct_p2pmem_log_lock);
+    return strcmp(buf, expect->line) ? UCS_LOG_FUNC_RC_CONTINUE :
+                                       UCS_LOG_FUNC_RC_STOP;
 }
 
-static void uct_p2pmem_log_filter_install(void)
+/*
+ * A failure already explained is about to be returned: if UCP will fall
+ * back after it and uct_mem_alloc will log it as an error, drop that line.
+ * Called last before returning, so that nothing else is logged meanwhile.
+ */
+static void uct_p2pmem_log_expect_failure(uct_p2pmem_caller_t *caller,
+                                          size_t length,
+                                          const char *alloc_name,
+                                          ucs_status_t status)
 {
+    uct_p2pmem_log_expect_t *expect = &uct_p2pmem_log_expect;
+    unsigned num_handlers;
+
+    uct_p2pmem_caller(caller);
+    if (!caller->ucp || !caller->uct_mem_alloc ||
+        !ucs_log_is_enabled(UCS_LOG_LEVEL_ERROR)) {
+        return;
+    }
+#ifdef P2PMEM_UCT_MEM_ALLOC_HIDE_ERRORS
+    if (caller->flags & UCT_MD_MEM_FLAG_HIDE_ERRORS) {
+        return; /* logged at debug level: not an error to hide */
+    }
+#endif
+
+    snprintf(expect->line, sizeof(expect->line),
+             "failed to allocate %zu bytes using md %s for %s: %s", length,
+             UCT_P2PMEM_NAME, alloc_name, ucs_status_string(status));
+    if (expect->pushed) {
+        return; /* still there: the last line never came */
+    }
+    pthread_mutex_lock(&uct_p2pmem_log_lock);
+    num_handlers = ucs_log_num_handlers();
     ucs_log_push_handler(uct_p2pmem_log_filter);
+    /* the stack has a fixed size: a full one takes nothing */
+    expect->pushed = (ucs_log_num_handlers() == num_handlers + 1);
+    pthread_mutex_unlock(&uct_p2pmem_log_lock);
 }
 
 static void uct_p2pmem_report(void *arg, ucs_p2pmem_log_level_t level,
@@ -376,6 +526,56 @@ static void uct_p2pmem_md_exhausted(uct_p2pmem_md_t *md, size_t length,
     md->fallbacks = 0;
 }
 
+/*
+ * Which requests this domain takes. It says it allocates, so every direct
+ * UCT caller (uct_md_mem_alloc, uct_mem_alloc with this domain,
+ * uct_iface_mem_alloc on its transport) is served. UCP asks every domain in
+ * UCX_ALLOC_PRIO for its own buffer pools too (mpools such as ucp_reg_bufs
+ * and ucp_rndv_frags, 1-byte probes such as get_alloc_md_map): those would
+ * drain the small device pool, so a request that comes from UCP is served
+ * only when it is ucp_mem_map's ("user memory"), unless
+ * UCX_P2PMEM_ALLOC_INTERNAL=y. UCP then takes the next method.
+ */
+static ucs_status_t
+uct_p2pmem_md_serves(uct_p2pmem_md_t *md, const char *alloc_name,
+                     unsigned flags, ucs_memory_type_t mem_type,
+                     size_t length, uct_p2pmem_caller_t *caller)
+{
+    caller->flags = flags;
+    caller->known = 0;
+
+    /* uct_mem_alloc asks only for what md_query offers; a direct caller
+     * may ask for more */
+    if (mem_type != UCS_MEMORY_TYPE_HOST) {
+        ucs_error("p2pmem: cannot allocate %s memory ('%s'): P2PDMA memory "
+                  "is host-addressable, ask for UCS_MEMORY_TYPE_HOST",
+                  ucs_memory_type_names[mem_type], alloc_name);
+        return UCS_ERR_UNSUPPORTED;
+    }
+    if (flags & UCT_MD_MEM_FLAG_FIXED) {
+        ucs_error("p2pmem: cannot allocate '%s' at a fixed address: the "
+                  "provider chooses where its memory is mapped; drop "
+                  "UCT_MD_MEM_FLAG_FIXED", alloc_name);
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    if (md->alloc_internal ||
+        ((alloc_name != NULL) && !strcmp(alloc_name, UCT_P2PMEM_USER_ALLOC))) {
+        return UCS_OK;
+    }
+    uct_p2pmem_caller(caller);
+    if (!caller->ucp) {
+        return UCS_OK;
+    }
+
+    ucs_debug("p2pmem: not serving UCP-internal pool '%s' (%zu bytes); set "
+              "UCX_P2PMEM_ALLOC_INTERNAL=y to allow", alloc_name, length);
+    uct_p2pmem_verbose(md, "%zu bytes for '%s': not served (UCP-internal "
+                       "pool; UCX_P2PMEM_ALLOC_INTERNAL=y serves it)", length,
+                       alloc_name);
+    return UCS_ERR_UNSUPPORTED;
+}
+
 ucs_status_t
 uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                         ucs_memory_type_t mem_type, unsigned flags,
@@ -384,6 +584,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
     uct_p2pmem_md_provider_t *provider;
     const ucs_p2pmem_provider_t *p;
+    uct_p2pmem_caller_t caller;
     uct_p2pmem_memh_t *memh;
     ucs_status_t status;
     unsigned i, num_exhausted = 0, num_oversize = 0;
@@ -391,19 +592,11 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     void *address;
     int err;
 
-    if ((mem_type != UCS_MEMORY_TYPE_HOST) || (flags & UCT_MD_MEM_FLAG_FIXED)) {
-        return UCS_ERR_UNSUPPORTED;
-    }
-
-    if (!md->alloc_internal &&
-        ((alloc_name == NULL) || strcmp(alloc_name, UCT_P2PMEM_USER_ALLOC))) {
-        ucs_debug("p2pmem: not serving internal pool '%s' (set "
-                  "UCX_P2PMEM_ALLOC_INTERNAL=y to allow)", alloc_name);
-        uct_p2pmem_verbose(md, "%zu bytes for '%s': not served (UCX-internal "
-                           "pool; UCX_P2PMEM_ALLOC_INTERNAL=y serves it)",
-                           *length_p, alloc_name);
-        uct_p2pmem_failure_explained = 1;
-        return UCS_ERR_UNSUPPORTED;
+    status = uct_p2pmem_md_serves(md, alloc_name, flags, mem_type, *length_p,
+                                  &caller);
+    if (status != UCS_OK) {
+        uct_p2pmem_log_expect_failure(&caller, *length_p, alloc_name, status);
+        return status;
     }
 
     memh = ucs_malloc(sizeof(*memh), "p2pmem memh");
@@ -477,7 +670,6 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                      alloc_name, uct_p2pmem_md_largest(md)->name,
                      (unsigned long long)uct_p2pmem_md_largest(md)->size);
         }
-        uct_p2pmem_failure_explained = 1;
         uct_p2pmem_verbose(md, "%zu bytes for '%s': not served (%s); the next "
                            "UCX_ALLOC_PRIO method serves it", length,
                            alloc_name, (num_exhausted > 0) ? "exhausted" :
@@ -488,6 +680,7 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
 
     if (status != UCS_OK) {
         ucs_free(memh);
+        uct_p2pmem_log_expect_failure(&caller, *length_p, alloc_name, status);
         return status;
     }
 
@@ -647,8 +840,6 @@ uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
             ucs_derived_of(uct_md_config, uct_p2pmem_md_config_t);
     uct_p2pmem_md_t *md;
     ucs_status_t status;
-
-    pthread_once(&uct_p2pmem_log_once, uct_p2pmem_log_filter_install);
 
     md = ucs_calloc(1, sizeof(*md), "uct_p2pmem_md_t");
     if (md == NULL) {
