@@ -9,7 +9,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "p2pmem_sys_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -387,13 +387,6 @@ void ucs_p2pmem_list_free(ucs_p2pmem_list_t *list)
     free(list->providers);
     list->providers = NULL;
     list->count     = 0;
-}
-
-int ucs_p2pmem_read_available(const ucs_p2pmem_provider_t *provider,
-                              uint64_t *available)
-{
-    return read_u64_attr(provider->p2pmem_dir, "available", provider->name,
-                         available, NULL, NULL);
 }
 
 /* Is device name in a UCX_NET_DEVICES-style list ("dev:port,...")? */

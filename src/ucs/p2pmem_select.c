@@ -9,7 +9,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "p2pmem_sys_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

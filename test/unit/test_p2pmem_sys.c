@@ -523,29 +523,6 @@ static void test_scan_no_root(void)
     CU_ASSERT_EQUAL(list.count, 0);
 }
 
-static void test_read_available(void)
-{
-    ucs_p2pmem_list_t list;
-    uint64_t avail;
-    char p[PATH_MAX + 64];
-
-    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
-                  "0\n");
-    scan_ok(&list);
-    CU_ASSERT_EQUAL_FATAL(list.count, 1);
-    snprintf(p, sizeof(p), "%s/available", list.providers[0].p2pmem_dir);
-    writef(p, "4096\n");
-    CU_ASSERT_EQUAL(ucs_p2pmem_read_available(&list.providers[0], &avail), 0);
-    CU_ASSERT_EQUAL(avail, 4096);
-    writef(p, "junk\n");
-    CU_ASSERT_EQUAL(ucs_p2pmem_read_available(&list.providers[0], &avail),
-                    -EINVAL);
-    unlink(p);
-    CU_ASSERT_EQUAL(ucs_p2pmem_read_available(&list.providers[0], &avail),
-                    -ENOENT);
-    ucs_p2pmem_list_free(&list);
-}
-
 static void test_scan_rdma(void)
 {
     ucs_p2pmem_rdma_list_t rdma;
@@ -781,7 +758,6 @@ int main(void)
         {"p2pmem not a directory", test_scan_p2pmem_not_dir},
         {"no host bridge", test_scan_no_host_bridge},
         {"missing root", test_scan_no_root},
-        {"re-read available", test_read_available},
         {"rdma devices", test_scan_rdma},
         {"auto by topology", test_select_auto_topology},
         {"auto by numa", test_select_auto_numa},
