@@ -156,12 +156,20 @@ __attribute__((constructor)) static void p2pmem_lib_init(void)
     pthread_once(&setup_once, setup);
 }
 
+/* A variable set to nothing means its default here. */
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+
+    return ((v == NULL) || (v[0] == '\0')) ? NULL : v;
+}
+
 /* Discover and select providers once; called with alloc_lock held. */
 static void discover(void)
 {
     const ucs_p2pmem_config_t cfg = {
-        .sysfs_root  = getenv("UCX_P2PMEM_SYSFS_ROOT"),
-        .devices     = getenv("UCX_P2PMEM_DEVICES"),
+        .sysfs_root  = env_value("UCX_P2PMEM_SYSFS_ROOT"),
+        .devices     = env_value("UCX_P2PMEM_DEVICES"),
         /* the RDMA devices UCX is told to use, as the module does */
         .net_devices = getenv("UCX_NET_DEVICES")
     };

@@ -29,7 +29,7 @@ int ucs_p2pmem_local_numa_node(void)
 
 static const char *value_or(const char *v, const char *dflt)
 {
-    return ((v == NULL) || (v[0] == '\0')) ? dflt : v;
+    return (v == NULL) ? dflt : v;
 }
 
 /* A root the user set that is not there is a mistake, not a machine

@@ -222,7 +222,8 @@ static inline int ucs_p2pmem_once(ucs_p2pmem_once_t *once)
 int ucs_p2pmem_local_numa_node(void);
 
 /* What to discover: the values of UCX_P2PMEM_SYSFS_ROOT, UCX_P2PMEM_DEVICES
- * and UCX_NET_DEVICES (NULL or "": the default root, "auto", all). */
+ * and UCX_NET_DEVICES (NULL: the default root, "auto", all; an empty
+ * selection is an error, as UCX's configuration passes it). */
 typedef struct {
     const char *sysfs_root;
     const char *devices;
