@@ -383,6 +383,20 @@ static void uct_p2pmem_md_not_served(uct_p2pmem_md_t *md, size_t length,
                        "provider holds" : "no usable provider");
 }
 
+static void uct_p2pmem_md_served(const uct_p2pmem_md_t *md,
+                                 const uct_p2pmem_memh_t *memh,
+                                 const ucs_p2pmem_provider_t *p,
+                                 const char *alloc_name)
+{
+    ucs_debug("p2pmem: mapped %zu bytes at %p from %s%s for '%s' (%s)",
+              memh->length, memh->address, p->name,
+              p->emulated ? " (emulated provider)" : "", alloc_name,
+              p->allocate_path);
+    uct_p2pmem_verbose(md, "%zu bytes for '%s' at %p from %s%s", memh->length,
+                       alloc_name, memh->address, p->name,
+                       p->emulated ? " (emulated)" : "");
+}
+
 ucs_status_t
 uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                         ucs_memory_type_t mem_type, unsigned flags,
@@ -392,7 +406,6 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                                                          uct_p2pmem_md_t);
     const uct_p2pmem_md_accept_t accept = {md, flags};
     ucs_p2pmem_map_result_t result;
-    const ucs_p2pmem_provider_t *p;
     uct_p2pmem_memh_t *memh;
 
     if ((mem_type != UCS_MEMORY_TYPE_HOST) || (flags & UCT_MD_MEM_FLAG_FIXED)) {
@@ -431,14 +444,8 @@ uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
     md->exhausted  = 0;
     pthread_mutex_unlock(&md->lock);
 
-    p = uct_p2pmem_md_provider(md, result.index);
-    ucs_debug("p2pmem: mapped %zu bytes at %p from %s%s for '%s' (%s)",
-              memh->length, memh->address, p->name,
-              p->emulated ? " (emulated provider)" : "", alloc_name,
-              p->allocate_path);
-    uct_p2pmem_verbose(md, "%zu bytes for '%s' at %p from %s%s", memh->length,
-                       alloc_name, memh->address, p->name,
-                       p->emulated ? " (emulated)" : "");
+    uct_p2pmem_md_served(md, memh, uct_p2pmem_md_provider(md, result.index),
+                         alloc_name);
     *length_p  = memh->length;
     *address_p = memh->address;
     *memh_p    = memh;
