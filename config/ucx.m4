@@ -63,12 +63,6 @@ $with_ucx_src with the installed UCX's headers; see config.log])])
         [ucs_status_t (*)(uct_md_h, size_t*, void**, ucs_memory_type_t,
                           ucs_sys_device_t, unsigned, const char*,
                           uct_mem_h*)])
-    P2PMEM_UCX_CHECK_TYPE([P2PMEM_UCT_RKEY_UNPACK_PARAMS],
-        [passes parameters to rkey_unpack],
-        [uct_component_rkey_unpack_func_t],
-        [ucs_status_t (*)(uct_component_t*, const void*,
-                          const uct_rkey_unpack_params_t*, uct_rkey_t*,
-                          void**)])
 
     # Behaviour, not a type, so read from the source: whether uct_mem_alloc
     # logs a domain's failed allocation below error level when the caller

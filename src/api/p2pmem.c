@@ -16,7 +16,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "libp2pmem_int.h"
 
 #include <ucs/p2pmem_sys.h>
 
@@ -33,12 +33,6 @@
 /* beyond any user address space (x86-64: 47 bits, 57 with 5-level paging) */
 #define SIZE_ABSURD ((size_t)1 << 57)
 
-typedef struct {
-    const ucs_p2pmem_provider_t *p;
-    int                          disabled_errno;
-    uint64_t                     bytes_mapped;
-} provider_state_t;
-
 /* kinds of failure, each explained once */
 enum {
     KIND_SIZE, KIND_NODEV, KIND_NOMEM, KIND_ACCESS, KIND_OTHER,
@@ -53,13 +47,10 @@ static size_t page_size;
 static int verbose;
 static int initialized;
 static int init_errno;            /* ENODEV: nothing to allocate from */
-static char nodev_reason[384];
-static ucs_p2pmem_list_t list;
-static provider_state_t *providers;
-static unsigned num_providers;
+static ucs_p2pmem_ctx_t ctx;      /* the selected providers */
 static const ucs_p2pmem_provider_t *last_failed; /* for messages */
 static size_t last_oversize;                     /* for messages */
-static int reported[KIND_MAX];
+static ucs_p2pmem_once_t reported[KIND_MAX];
 /* P2PMEM_SCRUB: clear a block before it goes back to the device, because
  * kernels without the clearing patch hand it to the next user as is */
 static int scrub = 1;
@@ -76,21 +67,6 @@ static unsigned long cache_hits;
 static p2pmem_block_t *cache_head, *cache_tail;
 /* live blocks (under index_lock), cleared at exit */
 static p2pmem_block_t *live_head;
-
-int p2pmem_parse_bool(const char *v, int *value)
-{
-    static const char *yes[] = {"1", "y", "yes", "on", "true"};
-    static const char *no[]  = {"0", "n", "no", "off", "false"};
-    unsigned i;
-
-    for (i = 0; i < 5; ++i) {
-        if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
-            *value = !strcasecmp(v, yes[i]);
-            return 0;
-        }
-    }
-    return -1;
-}
 
 void p2pmem_print(const char *fmt, ...)
 {
@@ -155,14 +131,14 @@ static void setup(void)
 {
     const char *v = getenv("P2PMEM_VERBOSE");
 
-    if ((v != NULL) && (v[0] != '\0') && (p2pmem_parse_bool(v, &verbose) != 0)) {
+    if ((v != NULL) && (v[0] != '\0') && (ucs_p2pmem_parse_bool(v, &verbose) != 0)) {
         p2pmem_print("libp2pmem: error: P2PMEM_VERBOSE=%s is not a yes/no "
                      "value (1, y, yes, on, true or 0, n, no, off, false); "
                      "messages stay off", v);
         verbose = 0;
     }
     v = getenv("P2PMEM_SCRUB");
-    if ((v != NULL) && (v[0] != '\0') && (p2pmem_parse_bool(v, &scrub) != 0)) {
+    if ((v != NULL) && (v[0] != '\0') && (ucs_p2pmem_parse_bool(v, &scrub) != 0)) {
         p2pmem_print("libp2pmem: error: P2PMEM_SCRUB=%s is not a yes/no "
                      "value (1, y, yes, on, true or 0, n, no, off, false); "
                      "blocks are still cleared before they go back to the "
@@ -180,112 +156,36 @@ __attribute__((constructor)) static void p2pmem_lib_init(void)
     pthread_once(&setup_once, setup);
 }
 
-static int local_numa_node(void)
+/* A variable set to nothing means its default here. */
+static const char *env_value(const char *name)
 {
-    unsigned cpu, node;
+    const char *v = getenv(name);
 
-    return (getcpu(&cpu, &node) == 0) ? (int)node : UCS_P2PMEM_NUMA_UNKNOWN;
+    return ((v == NULL) || (v[0] == '\0')) ? NULL : v;
 }
 
 /* Discover and select providers once; called with alloc_lock held. */
 static void discover(void)
 {
-    const char *root    = getenv("UCX_P2PMEM_SYSFS_ROOT");
-    const char *devices = getenv("UCX_P2PMEM_DEVICES");
-    ucs_p2pmem_rdma_list_t rdma = {NULL, 0};
-    ucs_p2pmem_select_spec_t spec;
-    unsigned *order, i;
-    char bad[64];
-    int ret;
-
-    initialized = 1;
-    init_errno  = ENODEV;
-    if ((root == NULL) || (root[0] == '\0')) {
-        root = UCS_P2PMEM_DEFAULT_SYSFS_ROOT;
-    }
-    if ((devices == NULL) || (devices[0] == '\0')) {
-        devices = "auto";
-    }
-
-    ret = ucs_p2pmem_parse_select(devices, &spec, bad, sizeof(bad));
-    if (ret != 0) {
-        snprintf(nodev_reason, sizeof(nodev_reason),
-                 "UCX_P2PMEM_DEVICES=%s: '%s' is not valid; use 'auto', "
-                 "'all', or PCI addresses such as 0000:01:00.0 separated by "
-                 "commas", devices, bad);
-        p2pmem_print("libp2pmem: error: %s", nodev_reason);
-        return;
-    }
-
-    ret = ucs_p2pmem_scan(root, &list, report_cb, NULL);
-    if (ret != 0) {
-        snprintf(nodev_reason, sizeof(nodev_reason),
-                 "cannot read UCX_P2PMEM_SYSFS_ROOT=%s (%s); point it at the "
-                 "PCI device directory", root, strerror(-ret));
-        ucs_p2pmem_select_spec_free(&spec);
-        return;
-    }
-
-    if (spec.mode == UCS_P2PMEM_SELECT_AUTO) {
+    const ucs_p2pmem_config_t cfg = {
+        .sysfs_root  = env_value("UCX_P2PMEM_SYSFS_ROOT"),
+        .devices     = env_value("UCX_P2PMEM_DEVICES"),
         /* the RDMA devices UCX is told to use, as the module does */
-        ucs_p2pmem_scan_rdma(root, getenv("UCX_NET_DEVICES"), &rdma,
-                             report_cb, NULL);
-    }
-
-    order     = calloc(list.count + 1, sizeof(*order));
-    providers = calloc(list.count + 1, sizeof(*providers));
-    if ((order != NULL) && (providers != NULL)) {
-        num_providers = ucs_p2pmem_select(&list, &spec, &rdma,
-                                          local_numa_node(), order, report_cb,
-                                          NULL);
-    }
-    for (i = 0; i < num_providers; ++i) {
-        providers[i].p = &list.providers[order[i]];
-        if (verbose) {
-            p2pmem_print("libp2pmem: provider %u: %s%s, %llu of %llu bytes "
-                         "available", i, providers[i].p->name,
-                         providers[i].p->emulated ? " (emulated)" : "",
-                         (unsigned long long)providers[i].p->available,
-                         (unsigned long long)providers[i].p->size);
-        }
-    }
-
-    if (num_providers > 0) {
-        init_errno = 0;
-        /* other processes share the pools: keep at most a quarter */
-        cache_cap = 0;
-        for (i = 0; i < num_providers; ++i) {
-            cache_cap += providers[i].p->size / 4;
-        }
-    } else if (list.count == 0) {
-        snprintf(nodev_reason, sizeof(nodev_reason),
-                 "no P2PDMA provider (<device>/p2pmem/) under %s; load a "
-                 "driver that publishes one (e.g. nvme with a CMB) or set "
-                 "UCX_P2PMEM_SYSFS_ROOT", root);
-    } else {
-        snprintf(nodev_reason, sizeof(nodev_reason),
-                 "UCX_P2PMEM_DEVICES=%s selects none of the %u provider(s) "
-                 "under %s (auto takes published ones only); try "
-                 "UCX_P2PMEM_DEVICES=all or list PCI addresses", devices,
-                 list.count, root);
-    }
-
-    free(order);
-    ucs_p2pmem_rdma_list_free(&rdma);
-    ucs_p2pmem_select_spec_free(&spec);
-}
-
-static const ucs_p2pmem_provider_t *largest_provider(void)
-{
-    const ucs_p2pmem_provider_t *best = providers[0].p;
+        .net_devices = getenv("UCX_NET_DEVICES")
+    };
     unsigned i;
 
-    for (i = 1; i < num_providers; ++i) {
-        if (providers[i].p->size > best->size) {
-            best = providers[i].p;
-        }
+    initialized = 1;
+    if ((ucs_p2pmem_ctx_open(&cfg, &ctx, report_cb, NULL) != 0) ||
+        (ctx.count == 0)) {
+        init_errno = ENODEV;
+        return;
     }
-    return best;
+    /* other processes share the pools: keep at most a quarter */
+    cache_cap = 0;
+    for (i = 0; i < ctx.count; ++i) {
+        cache_cap += ctx.providers[i].p->size / 4;
+    }
 }
 
 const char *p2pmem_failure_text(int err, char *buf, size_t len)
@@ -298,7 +198,7 @@ const char *p2pmem_failure_text(int err, char *buf, size_t len)
                  "two");
         break;
     case ENODEV:
-        snprintf(buf, len, "%s", nodev_reason[0] ? nodev_reason :
+        snprintf(buf, len, "%s", ctx.nodev_reason[0] ? ctx.nodev_reason :
                  "no P2PDMA provider");
         break;
     case ENOMEM:
@@ -311,8 +211,8 @@ const char *p2pmem_failure_text(int err, char *buf, size_t len)
         snprintf(buf, len, "%zu bytes are more than any selected P2PDMA "
                  "provider holds (the largest, %s, has %llu bytes); allocate "
                  "less or select a larger provider (UCX_P2PMEM_DEVICES)",
-                 last_oversize, largest_provider()->name,
-                 (unsigned long long)largest_provider()->size);
+                 last_oversize, ucs_p2pmem_ctx_largest(&ctx)->name,
+                 (unsigned long long)ucs_p2pmem_ctx_largest(&ctx)->size);
         break;
     default:
         snprintf(buf, len, "cannot allocate from %s: %s; %s",
@@ -342,7 +242,7 @@ static void *fail(int err, size_t size, unsigned flags)
     int kind = failure_kind(err);
 
     if (!(flags & P2PMEM_ALLOC_QUIET) &&
-        !__atomic_exchange_n(&reported[kind], 1, __ATOMIC_RELAXED)) {
+        ucs_p2pmem_once(&reported[kind])) {
         p2pmem_print("libp2pmem: error: p2pmem_alloc(%zu) failed: %s", size,
                      p2pmem_failure_text(err, text, sizeof(text)));
     }
@@ -350,54 +250,21 @@ static void *fail(int err, size_t size, unsigned flags)
     return NULL;
 }
 
-/* Map length bytes from the first selected provider that has them. */
+/* Map length bytes from the first selected provider that has them;
+ * alloc_lock held. */
 static void *map_from_providers(size_t length, unsigned *index, int *err)
 {
-    provider_state_t *ps;
-    unsigned i, exhausted = 0, oversize = 0;
-    int last_err = ENODEV, e;
-    void *address;
+    ucs_p2pmem_map_result_t r;
 
-    for (i = 0; i < num_providers; ++i) {
-        ps = &providers[i];
-        if (ps->disabled_errno != 0) {
-            last_err = ps->disabled_errno;
-            continue;
-        }
-        if (length > ps->p->size) {
-            /* can never fit, as the module decides; an emulated provider
-             * (or a kernel without pool accounting) would serve it */
-            ++oversize;
-            continue;
-        }
-        address = ucs_p2pmem_map(ps->p, length, &e);
-        if (address != NULL) {
-            *index = i;
-            return address;
-        }
-        last_failed = ps->p;
-        if (e == ENOMEM) {
-            ++exhausted;
-            continue;
-        }
-        /* a permission or kernel problem does not go away: skip it */
-        ps->disabled_errno = e;
-        last_err           = e;
-        p2pmem_print("libp2pmem: error: cannot allocate from %s%s: %s: %s. %s. "
-                     "Skipping this provider.", ps->p->name,
-                     ps->p->emulated ? " (emulated)" : "",
-                     ps->p->allocate_path, strerror(e),
-                     ucs_p2pmem_map_hint(e));
+    *err = ucs_p2pmem_ctx_map(&ctx, length, NULL, NULL, &r);
+    if (r.last_failed != NULL) {
+        last_failed = r.last_failed;
     }
-    if (exhausted > 0) {
-        *err = ENOMEM;
-    } else if ((oversize > 0) && (last_err == ENODEV)) {
-        *err          = EFBIG;
+    if (*err == EFBIG) {
         last_oversize = length;
-    } else {
-        *err = last_err;
     }
-    return NULL;
+    *index = r.index;
+    return r.address;
 }
 
 /* Clear a block that leaves this process for the device pool. After
@@ -410,11 +277,10 @@ static void scrub_block(const p2pmem_block_t *block)
 }
 
 /* Give a block's mapping back to the device; alloc_lock held. */
-static void give_back(void *map_base, size_t map_len, unsigned index)
+static void give_back(void *map_base, size_t map_len)
 {
     int ret = ucs_p2pmem_unmap(map_base, map_len);
 
-    providers[index].bytes_mapped -= map_len;
     if (ret != 0) {
         p2pmem_print("libp2pmem: error: munmap(%p, %zu) failed: %s", map_base,
                      map_len, strerror(-ret));
@@ -459,7 +325,7 @@ static void cache_evict_oldest(void)
     cache_bytes -= b->map_len;
     --cache_count;
     scrub_block(b);
-    give_back(b->map_base, b->map_len, b->provider);
+    give_back(b->map_base, b->map_len);
     pthread_rwlock_wrlock(&index_lock);
     p2pmem_index_block_put(b);
     pthread_rwlock_unlock(&index_lock);
@@ -601,7 +467,7 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
         pthread_rwlock_unlock(&index_lock);
         scrub_block(reused);
         pthread_mutex_lock(&alloc_lock);
-        give_back(reused->map_base, reused->map_len, reused->provider);
+        give_back(reused->map_base, reused->map_len);
         pthread_mutex_unlock(&alloc_lock);
         pthread_rwlock_wrlock(&index_lock);
         p2pmem_index_block_put(reused);
@@ -620,7 +486,6 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
         pthread_mutex_unlock(&alloc_lock);
         return fail(err, size, flags);
     }
-    providers[index].bytes_mapped += map_len;
     pthread_mutex_unlock(&alloc_lock);
 
     pthread_rwlock_wrlock(&index_lock);
@@ -631,7 +496,6 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
         block->start    = ((uintptr_t)address + alignment - 1) &
                           ~(uintptr_t)(alignment - 1);
         block->size     = map_len - (block->start - (uintptr_t)address);
-        block->provider = index;
         block->owner    = getpid();
         if (p2pmem_index_insert(block) != 0) {
             p2pmem_index_block_put(block);
@@ -646,15 +510,15 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
         /* no memory for the bookkeeping: give the device memory back
          * (untouched, nothing to clear) */
         pthread_mutex_lock(&alloc_lock);
-        give_back(address, map_len, index);
+        give_back(address, map_len);
         pthread_mutex_unlock(&alloc_lock);
         return fail(ENOMEM, size, flags);
     }
 
     if (verbose) {
         p2pmem_print("libp2pmem: %zu bytes at %p from %s%s", size,
-                     (void*)block->start, providers[index].p->name,
-                     providers[index].p->emulated ? " (emulated)" : "");
+                     (void*)block->start, ctx.providers[index].p->name,
+                     ctx.providers[index].p->emulated ? " (emulated)" : "");
     }
     return (void*)block->start;
 }
@@ -669,7 +533,6 @@ int p2pmem_release(void *ptr)
     p2pmem_block_t *block;
     void *map_base;
     size_t map_len;
-    unsigned index;
     int cached = 0;
 
     pthread_rwlock_wrlock(&index_lock);
@@ -680,7 +543,6 @@ int p2pmem_release(void *ptr)
     }
     map_base = block->map_base;
     map_len  = block->map_len;
-    index    = block->provider;
     p2pmem_index_remove(block);
     list_del(&live_head, NULL, block);
     pthread_rwlock_unlock(&index_lock);
@@ -705,7 +567,7 @@ int p2pmem_release(void *ptr)
         pthread_mutex_unlock(&alloc_lock);
         scrub_block(block);
         pthread_mutex_lock(&alloc_lock);
-        give_back(map_base, map_len, index);
+        give_back(map_base, map_len);
         pthread_mutex_unlock(&alloc_lock);
         pthread_rwlock_wrlock(&index_lock);
         p2pmem_index_block_put(block);

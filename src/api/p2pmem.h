@@ -29,8 +29,6 @@
 extern "C" {
 #endif
 
-#define P2PMEM_API_VERSION 1
-
 /*
  * Allocate at least size bytes of device memory, page-aligned, rounded up to
  * whole pages. When the first selected provider is exhausted the next one

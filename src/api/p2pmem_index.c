@@ -22,7 +22,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "libp2pmem_int.h"
 
 #include <errno.h>
 #include <string.h>

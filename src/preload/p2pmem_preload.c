@@ -28,7 +28,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "libp2pmem_int.h"
 
 #include <ucs/p2pmem_sys.h>
 
@@ -82,7 +82,7 @@ static struct {
 } stats;
 
 enum { WARN_NOMEM, WARN_NODEV, WARN_OTHER, WARN_MAX };
-static int warned[WARN_MAX];
+static ucs_p2pmem_once_t warned[WARN_MAX];
 
 #define COUNT(_field, _n) \
     __atomic_fetch_add(&stats._field, (_n), __ATOMIC_RELAXED)
@@ -455,7 +455,7 @@ static void configure(void)
 
     v = getenv("P2PMEM_STATS");
     if ((v != NULL) && (v[0] != '\0') &&
-        (p2pmem_parse_bool(v, &stats_enabled) != 0)) {
+        (ucs_p2pmem_parse_bool(v, &stats_enabled) != 0)) {
         p2pmem_print(NAME ": error: P2PMEM_STATS=%s is not 0 or 1 (or yes/no, "
                      "on/off, true/false); statistics stay off", v);
         stats_enabled = 0;
@@ -553,7 +553,7 @@ static void warn_fallback(int err, size_t size)
     int kind = (err == ENOMEM) ? WARN_NOMEM :
                (err == ENODEV) ? WARN_NODEV : WARN_OTHER;
 
-    if (__atomic_exchange_n(&warned[kind], 1, __ATOMIC_RELAXED)) {
+    if (!ucs_p2pmem_once(&warned[kind])) {
         return;
     }
     p2pmem_print(NAME ": warning: %zu bytes from host memory instead of "

@@ -402,13 +402,6 @@ typedef struct {
     unsigned                inspected, hidden;
 } report_t;
 
-static int local_numa_node(void)
-{
-    unsigned cpu, node;
-
-    return (getcpu(&cpu, &node) == 0) ? (int)node : UCS_P2PMEM_NUMA_UNKNOWN;
-}
-
 /* Ranks (1-based) of the providers spec selects, as libp2pmem computes them:
  * RDMA locality only for "auto". */
 static unsigned select_ranks(report_t *r, const ucs_p2pmem_select_spec_t *spec,
@@ -420,7 +413,8 @@ static unsigned select_ranks(report_t *r, const ucs_p2pmem_select_spec_t *spec,
     order = xcalloc(r->list.count + 1, sizeof(*order));
     n     = ucs_p2pmem_select(&r->list, spec,
                               (spec->mode == UCS_P2PMEM_SELECT_AUTO) ?
-                              &r->rdma : &none, local_numa_node(), order,
+                              &r->rdma : &none,
+                              ucs_p2pmem_local_numa_node(), order,
                               report ? report_cb : NULL, NULL);
     for (i = 0; i < n; ++i) {
         rank[order[i]] = (int)i + 1;

@@ -14,7 +14,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "p2pmem_sys_int.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int hexval(char c)
 {
@@ -366,6 +367,21 @@ int ucs_p2pmem_parse_size(const char *str, uint64_t *value)
     }
     *value = v * mult;
     return 0;
+}
+
+int ucs_p2pmem_parse_bool(const char *str, int *value)
+{
+    static const char *yes[] = {"1", "y", "yes", "on", "true"};
+    static const char *no[]  = {"0", "n", "no", "off", "false"};
+    unsigned i;
+
+    for (i = 0; (str != NULL) && (i < 5); ++i) {
+        if (!strcasecmp(str, yes[i]) || !strcasecmp(str, no[i])) {
+            *value = !strcasecmp(str, yes[i]);
+            return 0;
+        }
+    }
+    return -EINVAL;
 }
 
 void ucs_p2pmem_report(ucs_p2pmem_report_cb_t cb, void *arg,

@@ -9,7 +9,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "p2pmem_sys_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -166,14 +166,146 @@ static void provider_free(ucs_p2pmem_provider_t *p)
     free(p->allocate_path);
 }
 
+/* Say why a provider is skipped: "p2pmem provider <name> skipped: ...". */
+static void skipped(ucs_p2pmem_report_cb_t cb, void *arg, const char *name,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void skipped(ucs_p2pmem_report_cb_t cb, void *arg, const char *name,
+                    const char *fmt, ...)
+{
+    char why[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
+                      "p2pmem provider %s skipped: %s", name, why);
+}
+
+/* <dev>/p2pmem: 0 if a directory, 1 if absent (not a provider), -errno. */
+static int probe_p2pmem_dir(const ucs_p2pmem_provider_t *p, const char *name,
+                            ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    struct stat st;
+    int ret;
+
+    if (stat(p->p2pmem_dir, &st) != 0) {
+        ret = (errno == ENOENT) ? 1 : -errno;
+        if (ret < 0) {
+            skipped(cb, arg, name, "cannot access %s: %s", p->p2pmem_dir,
+                    strerror(-ret));
+        }
+        return ret;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        skipped(cb, arg, name, "%s is not a directory", p->p2pmem_dir);
+        return -ENOTDIR;
+    }
+    return 0;
+}
+
+/* size, available, published: present, numbers, consistent. */
+static int probe_pool(ucs_p2pmem_provider_t *p, const char *name,
+                      ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    uint64_t published;
+    int ret;
+
+    if (((ret = read_u64_attr(p->p2pmem_dir, "size", name, &p->size, cb,
+                              arg)) != 0) ||
+        ((ret = read_u64_attr(p->p2pmem_dir, "available", name,
+                              &p->available, cb, arg)) != 0) ||
+        ((ret = read_u64_attr(p->p2pmem_dir, "published", name, &published,
+                              cb, arg)) != 0)) {
+        return ret;
+    }
+    if (published > 1) {
+        skipped(cb, arg, name, "%s/published is %llu, expected 0 or 1",
+                p->p2pmem_dir, (unsigned long long)published);
+        return -EINVAL;
+    }
+    p->published = (int)published;
+    if (p->available > p->size) {
+        skipped(cb, arg, name, "available (%llu) exceeds size (%llu) in %s",
+                (unsigned long long)p->available,
+                (unsigned long long)p->size, p->p2pmem_dir);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Where the device sits: NUMA node and PCI path. */
+static int probe_place(ucs_p2pmem_provider_t *p, const char *name,
+                       const char *dev_dir, ucs_p2pmem_report_cb_t cb,
+                       void *arg)
+{
+    int ret;
+
+    ret = read_numa_node(dev_dir, &p->numa_node);
+    if (ret != 0) {
+        skipped(cb, arg, name, "%s/numa_node: %s", dev_dir,
+                (ret == -EINVAL) ? "not a NUMA node number" : strerror(-ret));
+        return ret;
+    }
+    ret = resolve_pci_path(dev_dir, &p->path);
+    if (ret != 0) {
+        skipped(cb, arg, name, "cannot place %s in the PCI hierarchy (%s)",
+                dev_dir, (ret == -EINVAL) ?
+                "no pciDDDD:BB host bridge above it" : strerror(-ret));
+        return ret;
+    }
+    p->has_path = 1;
+    return 0;
+}
+
+/* p2pmem/allocate: there, and the kernel's file (or the emulator's link). */
+static int probe_allocate(ucs_p2pmem_provider_t *p, const char *name,
+                          ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    struct stat st;
+    int ret;
+
+    p->allocate_path = path_join(p->p2pmem_dir, "allocate");
+    if (p->allocate_path == NULL) {
+        return -ENOMEM;
+    }
+    if (lstat(p->allocate_path, &st) != 0) {
+        skipped(cb, arg, name, "%s is missing (%s); userspace allocation "
+                "needs Linux 6.2 or later", p->allocate_path,
+                strerror(errno));
+        return -ENOENT;
+    }
+    /* the kernel's allocate is a regular sysfs file; the development
+     * emulator (test/emu/p2pmem-emu) makes it a link to /dev/zero */
+    p->emulated = S_ISLNK(st.st_mode);
+
+    /* The kernel's file claims ALLOCATE_FILE_SIZE bytes so that mmap
+     * callers that check the size accept it. A shorter regular file is
+     * not P2PDMA memory: touching its mapping past the end faults. */
+    if (stat(p->allocate_path, &st) != 0) {
+        ret = -errno;
+        skipped(cb, arg, name, "%s: %s", p->allocate_path, strerror(-ret));
+        return ret;
+    }
+    if (S_ISDIR(st.st_mode) ||
+        (S_ISREG(st.st_mode) &&
+         ((uint64_t)st.st_size < ((p->size < ALLOCATE_FILE_SIZE) ?
+                                  p->size : ALLOCATE_FILE_SIZE)))) {
+        skipped(cb, arg, name, "%s is %s, not the kernel's P2PDMA allocation "
+                "file", p->allocate_path, S_ISDIR(st.st_mode) ?
+                "a directory" : "a regular file shorter than the pool");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* Fill a provider from <root>/<name>; 0, 1 (not a provider) or -errno. */
 static int probe_device(const char *root, const char *name,
                         ucs_p2pmem_provider_t *p, ucs_p2pmem_report_cb_t cb,
                         void *arg)
 {
-    struct stat st;
     char *dev_dir;
-    uint64_t published;
     int ret;
 
     memset(p, 0, sizeof(*p));
@@ -187,111 +319,11 @@ static int probe_device(const char *root, const char *name,
         return -ENOMEM;
     }
     p->p2pmem_dir = path_join(dev_dir, "p2pmem");
-    if (p->p2pmem_dir == NULL) {
-        ret = -ENOMEM;
-        goto out;
-    }
-
-    if (stat(p->p2pmem_dir, &st) != 0) {
-        ret = (errno == ENOENT) ? 1 : -errno;
-        if (ret < 0) {
-            ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-                   "p2pmem provider %s skipped: cannot access %s: %s", name,
-                   p->p2pmem_dir, strerror(-ret));
-        }
-        goto out;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: %s is not a directory", name,
-               p->p2pmem_dir);
-        ret = -ENOTDIR;
-        goto out;
-    }
-
-    if (((ret = read_u64_attr(p->p2pmem_dir, "size", name, &p->size, cb,
-                              arg)) != 0) ||
-        ((ret = read_u64_attr(p->p2pmem_dir, "available", name,
-                              &p->available, cb, arg)) != 0) ||
-        ((ret = read_u64_attr(p->p2pmem_dir, "published", name, &published,
-                              cb, arg)) != 0)) {
-        goto out;
-    }
-
-    if (published > 1) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: %s/published is %llu, expected "
-               "0 or 1", name, p->p2pmem_dir, (unsigned long long)published);
-        ret = -EINVAL;
-        goto out;
-    }
-    p->published = (int)published;
-
-    if (p->available > p->size) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: available (%llu) exceeds size "
-               "(%llu) in %s", name, (unsigned long long)p->available,
-               (unsigned long long)p->size, p->p2pmem_dir);
-        ret = -EINVAL;
-        goto out;
-    }
-
-    ret = read_numa_node(dev_dir, &p->numa_node);
-    if (ret != 0) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: %s/numa_node: %s", name, dev_dir,
-               (ret == -EINVAL) ? "not a NUMA node number" : strerror(-ret));
-        goto out;
-    }
-
-    ret = resolve_pci_path(dev_dir, &p->path);
-    if (ret != 0) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: cannot place %s in the PCI "
-               "hierarchy (%s)", name, dev_dir,
-               (ret == -EINVAL) ? "no pciDDDD:BB host bridge above it" :
-                                  strerror(-ret));
-        goto out;
-    }
-    p->has_path = 1;
-
-    p->allocate_path = path_join(p->p2pmem_dir, "allocate");
-    if (p->allocate_path == NULL) {
-        ret = -ENOMEM;
-        goto out;
-    }
-    if (lstat(p->allocate_path, &st) != 0) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: %s is missing (%s); userspace "
-               "allocation needs Linux 6.2 or later", name, p->allocate_path,
-               strerror(errno));
-        ret = -ENOENT;
-        goto out;
-    }
-    /* the kernel's allocate is a regular sysfs file; the development
-     * emulator (test/emu/p2pmem-emu) makes it a link to /dev/zero */
-    p->emulated = S_ISLNK(st.st_mode);
-
-    /* The kernel's file claims ALLOCATE_FILE_SIZE bytes so that mmap
-     * callers that check the size accept it. A shorter regular file is
-     * not P2PDMA memory: touching its mapping past the end faults. */
-    if (stat(p->allocate_path, &st) != 0) {
-        ret = -errno;
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: %s: %s", name, p->allocate_path,
-               strerror(-ret));
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode) ||
-        (S_ISREG(st.st_mode) &&
-         ((uint64_t)st.st_size < ((p->size < ALLOCATE_FILE_SIZE) ?
-                                  p->size : ALLOCATE_FILE_SIZE)))) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem provider %s skipped: %s is %s, not the kernel's P2PDMA "
-               "allocation file", name, p->allocate_path,
-               S_ISDIR(st.st_mode) ? "a directory" :
-                                     "a regular file shorter than the pool");
-        ret = -EINVAL;
+    ret = (p->p2pmem_dir == NULL) ? -ENOMEM :
+          probe_p2pmem_dir(p, name, cb, arg);
+    if ((ret != 0) || ((ret = probe_pool(p, name, cb, arg)) != 0) ||
+        ((ret = probe_place(p, name, dev_dir, cb, arg)) != 0) ||
+        ((ret = probe_allocate(p, name, cb, arg)) != 0)) {
         goto out;
     }
 
@@ -300,7 +332,6 @@ static int probe_device(const char *root, const char *name,
            "numa %d under %s depth %u", p->name,
            (unsigned long long)p->size, (unsigned long long)p->available,
            p->published, p->numa_node, p->path.host_bridge, p->path.depth);
-    ret = 0;
 
 out:
     free(dev_dir);
@@ -389,13 +420,6 @@ void ucs_p2pmem_list_free(ucs_p2pmem_list_t *list)
     list->count     = 0;
 }
 
-int ucs_p2pmem_read_available(const ucs_p2pmem_provider_t *provider,
-                              uint64_t *available)
-{
-    return read_u64_attr(provider->p2pmem_dir, "available", provider->name,
-                         available, NULL, NULL);
-}
-
 /* Is device name in a UCX_NET_DEVICES-style list ("dev:port,...")? */
 static int rdma_filter_match(const char *filter, const char *name)
 {
@@ -421,24 +445,15 @@ static int rdma_filter_match(const char *filter, const char *name)
     return 0;
 }
 
-int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
-                         ucs_p2pmem_rdma_list_t *list,
-                         ucs_p2pmem_report_cb_t cb, void *arg)
+/* <sysfs>/class/infiniband next to the PCI tree root points at, in
+ * *class_dir; NULL there when root is not a ".../bus/pci/devices". */
+static int rdma_class_dir(const char *root, char **class_dir,
+                          ucs_p2pmem_report_cb_t cb, void *arg)
 {
-    ucs_p2pmem_rdma_dev_t *dev, *grown;
-    char *base, *class_dir, *dev_dir, *link;
-    size_t root_len, suffix_len = strlen(SYSFS_PCI_SUFFIX);
-    unsigned capacity = 0;
-    struct dirent *ent;
-    DIR *dir;
-    int ret = 0;
+    size_t root_len = strlen(root), suffix_len = strlen(SYSFS_PCI_SUFFIX);
+    char *base;
 
-    list->devs  = NULL;
-    list->count = 0;
-
-    /* RDMA devices live under <sysfs>/class/infiniband, next to the PCI
-     * tree we were pointed at */
-    root_len = strlen(root);
+    *class_dir = NULL;
     while ((root_len > 1) && (root[root_len - 1] == '/')) {
         --root_len;
     }
@@ -449,28 +464,73 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
                root, SYSFS_PCI_SUFFIX);
         return 0;
     }
-
     base = strndup(root, root_len - suffix_len);
     if (base == NULL) {
         return -ENOMEM;
     }
-    class_dir = path_join(base, "class/infiniband");
+    *class_dir = path_join(base, "class/infiniband");
     free(base);
-    if (class_dir == NULL) {
+    return (*class_dir == NULL) ? -ENOMEM : 0;
+}
+
+/* Fill dev for <class_dir>/<name>: its PCI path and NUMA node, where known
+ * (software devices such as rxe and siw have no PCI parent). */
+static int rdma_probe(const char *class_dir, const char *name,
+                      ucs_p2pmem_rdma_dev_t *dev, ucs_p2pmem_report_cb_t cb,
+                      void *arg)
+{
+    char *dev_dir, *link;
+
+    memset(dev, 0, sizeof(*dev));
+    strcpy(dev->name, name);
+    dev->numa_node = UCS_P2PMEM_NUMA_UNKNOWN;
+
+    dev_dir = path_join(class_dir, name);
+    link    = (dev_dir != NULL) ? path_join(dev_dir, "device") : NULL;
+    free(dev_dir);
+    if (link == NULL) {
         return -ENOMEM;
     }
+    dev->has_path = (resolve_pci_path(link, &dev->path) == 0);
+    if (read_numa_node(link, &dev->numa_node) != 0) {
+        dev->numa_node = UCS_P2PMEM_NUMA_UNKNOWN;
+    }
+    free(link);
+    ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+           "p2pmem: RDMA device %s: %s, numa %d", dev->name,
+           dev->has_path ? dev->path.host_bridge : "not on PCI",
+           dev->numa_node);
+    return 0;
+}
 
+int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
+                         ucs_p2pmem_rdma_list_t *list,
+                         ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    ucs_p2pmem_rdma_dev_t *grown;
+    unsigned capacity = 0;
+    struct dirent *ent;
+    char *class_dir;
+    DIR *dir;
+    int ret;
+
+    list->devs  = NULL;
+    list->count = 0;
+    ret = rdma_class_dir(root, &class_dir, cb, arg);
+    if (class_dir == NULL) {
+        return ret;
+    }
     dir = opendir(class_dir);
     if (dir == NULL) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG, "p2pmem: no RDMA devices (%s: %s)",
-               class_dir, strerror(errno));
-        free(class_dir);
-        return 0;
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+                          "p2pmem: no RDMA devices (%s: %s)", class_dir,
+                          strerror(errno));
+        goto out;
     }
 
-    while ((ent = readdir(dir)) != NULL) {
+    while ((ret == 0) && ((ent = readdir(dir)) != NULL)) {
         if ((ent->d_name[0] == '.') || !rdma_filter_match(filter, ent->d_name) ||
-            (strlen(ent->d_name) >= sizeof(dev->name))) {
+            (strlen(ent->d_name) >= sizeof(grown->name))) {
             continue;
         }
         if (list->count == capacity) {
@@ -482,37 +542,16 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
             }
             list->devs = grown;
         }
-
-        dev = &list->devs[list->count];
-        memset(dev, 0, sizeof(*dev));
-        strcpy(dev->name, ent->d_name);
-        dev->numa_node = UCS_P2PMEM_NUMA_UNKNOWN;
-
-        dev_dir = path_join(class_dir, ent->d_name);
-        link    = (dev_dir != NULL) ? path_join(dev_dir, "device") : NULL;
-        free(dev_dir);
-        if (link == NULL) {
-            ret = -ENOMEM;
-            break;
-        }
-        /* software devices (rxe, siw) have no PCI parent */
-        dev->has_path = (resolve_pci_path(link, &dev->path) == 0);
-        if (read_numa_node(link, &dev->numa_node) != 0) {
-            dev->numa_node = UCS_P2PMEM_NUMA_UNKNOWN;
-        }
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-               "p2pmem: RDMA device %s: %s, numa %d", dev->name,
-               dev->has_path ? dev->path.host_bridge : "not on PCI",
-               dev->numa_node);
-        free(link);
-        ++list->count;
+        ret = rdma_probe(class_dir, ent->d_name, &list->devs[list->count],
+                         cb, arg);
+        list->count += (ret == 0);
     }
-
     closedir(dir);
-    free(class_dir);
     if (ret != 0) {
         ucs_p2pmem_rdma_list_free(list);
     }
+out:
+    free(class_dir);
     return ret;
 }
 

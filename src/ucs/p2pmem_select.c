@@ -9,7 +9,7 @@
 #  include "config.h"
 #endif
 
-#include "p2pmem_int.h"
+#include "p2pmem_sys_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,57 +103,73 @@ static void rank(const ucs_p2pmem_list_t *list,
                    (p->numa_node != ref_node);
 }
 
-unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
-                           const ucs_p2pmem_select_spec_t *spec,
-                           const ucs_p2pmem_rdma_list_t *rdma, int local_node,
-                           unsigned *order, ucs_p2pmem_report_cb_t cb,
-                           void *arg)
+/* LIST: the user's order is the priority order; addresses that match no
+ * provider are reported, duplicates dropped. */
+static unsigned select_list(const ucs_p2pmem_list_t *list,
+                            const ucs_p2pmem_select_spec_t *spec,
+                            unsigned *order, ucs_p2pmem_report_cb_t cb,
+                            void *arg)
 {
-    unsigned i, j, n = 0, keep;
-    int ref_node = reference_node(rdma, local_node);
     char name[UCS_P2PMEM_PCI_NAME_MAX];
-    candidate_t *cands;
+    unsigned i, j, k, n = 0;
 
-    if (spec->mode == UCS_P2PMEM_SELECT_LIST) {
-        /* the user's order is the priority order */
-        for (i = 0; i < spec->count; ++i) {
-            for (j = 0; j < list->count; ++j) {
-                if (pci_addr_equal(&spec->addrs[i],
-                                   &list->providers[j].addr)) {
-                    break;
-                }
-            }
-            ucs_p2pmem_format_pci_addr(&spec->addrs[i], name);
-            if (j == list->count) {
-                ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-                       "p2pmem: selected device %s is not a usable P2PDMA "
-                       "provider (no valid p2pmem/ directory for it)", name);
-                continue;
-            }
-            for (keep = 0; (keep < n) && (order[keep] != j); ++keep) {
-            }
-            if (keep < n) {
-                continue; /* listed twice */
-            }
-            if (!list->providers[j].published) {
-                ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-                       "p2pmem: using unpublished provider %s as selected",
-                       name);
-            }
-            order[n++] = j;
+    for (i = 0; i < spec->count; ++i) {
+        for (j = 0; (j < list->count) &&
+                    !pci_addr_equal(&spec->addrs[i], &list->providers[j].addr);
+             ++j) {
         }
-        return n;
+        ucs_p2pmem_format_pci_addr(&spec->addrs[i], name);
+        if (j == list->count) {
+            ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
+                   "p2pmem: selected device %s is not a usable P2PDMA "
+                   "provider (no valid p2pmem/ directory for it)", name);
+            continue;
+        }
+        for (k = 0; (k < n) && (order[k] != j); ++k) {
+        }
+        if (k < n) {
+            continue; /* listed twice */
+        }
+        if (!list->providers[j].published) {
+            ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+                   "p2pmem: using unpublished provider %s as selected", name);
+        }
+        order[n++] = j;
     }
+    return n;
+}
 
-    if (list->count == 0) {
-        return 0;
-    }
+/* AUTO keeps the nearest group only: by PCI distance when any provider
+ * shares a host bridge with an RDMA device, else by NUMA node. */
+static unsigned auto_nearest(const candidate_t *cands, unsigned n,
+                             ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    unsigned keep;
 
-    cands = calloc(list->count, sizeof(*cands));
-    if (cands == NULL) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_ERROR, "p2pmem: out of memory");
-        return 0;
+    for (keep = 1; keep < n; ++keep) {
+        if ((cands[keep].distance != cands[0].distance) ||
+            ((cands[0].distance == UCS_P2PMEM_DIST_UNREACHABLE) &&
+             (cands[keep].numa_miss != cands[0].numa_miss))) {
+            break;
+        }
     }
+    ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
+           "p2pmem: auto selected %u of %u published providers (%s)", keep, n,
+           (cands[0].distance != UCS_P2PMEM_DIST_UNREACHABLE) ?
+           "nearest to the RDMA devices by PCI topology" :
+           (!cands[0].numa_miss ? "on the local NUMA node" :
+                                  "no locality information"));
+    return keep;
+}
+
+/* AUTO and ALL: the candidates (published ones for AUTO), ranked. */
+static unsigned rank_candidates(const ucs_p2pmem_list_t *list,
+                                const ucs_p2pmem_select_spec_t *spec,
+                                const ucs_p2pmem_rdma_list_t *rdma,
+                                int ref_node, candidate_t *cands,
+                                ucs_p2pmem_report_cb_t cb, void *arg)
+{
+    unsigned i, n = 0;
 
     for (i = 0; i < list->count; ++i) {
         if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) &&
@@ -167,6 +183,34 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
         rank(list, rdma, ref_node, &cands[n]);
         ++n;
     }
+    qsort(cands, n, sizeof(*cands), candidate_cmp);
+    return n;
+}
+
+unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
+                           const ucs_p2pmem_select_spec_t *spec,
+                           const ucs_p2pmem_rdma_list_t *rdma, int local_node,
+                           unsigned *order, ucs_p2pmem_report_cb_t cb,
+                           void *arg)
+{
+    candidate_t *cands;
+    unsigned i, n, keep;
+
+    if (spec->mode == UCS_P2PMEM_SELECT_LIST) {
+        return select_list(list, spec, order, cb, arg);
+    }
+    if (list->count == 0) {
+        return 0;
+    }
+
+    cands = calloc(list->count, sizeof(*cands));
+    if (cands == NULL) {
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_ERROR, "p2pmem: out of memory");
+        return 0;
+    }
+    n    = rank_candidates(list, spec, rdma, reference_node(rdma, local_node),
+                           cands, cb, arg);
+    keep = n;
     if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) && (n == 0)) {
         /* providers exist but "auto" may not take any: say why once, the
          * domain would otherwise just be empty */
@@ -176,29 +220,8 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
                "itself), so UCX_P2PMEM_DEVICES=auto selects none; name one in "
                "UCX_P2PMEM_DEVICES to use it anyway", list->count,
                list->providers[0].name, (list->count > 1) ? ", ..." : "");
-        free(cands);
-        return 0;
-    }
-    qsort(cands, n, sizeof(*cands), candidate_cmp);
-
-    keep = n;
-    if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) && (n > 0)) {
-        /* nearest group only: by PCI distance when any provider shares a
-         * host bridge with an RDMA device, else by NUMA node */
-        for (keep = 1; keep < n; ++keep) {
-            if ((cands[keep].distance != cands[0].distance) ||
-                ((cands[0].distance == UCS_P2PMEM_DIST_UNREACHABLE) &&
-                 (cands[keep].numa_miss != cands[0].numa_miss))) {
-                break;
-            }
-        }
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-               "p2pmem: auto selected %u of %u published providers (%s)",
-               keep, n,
-               (cands[0].distance != UCS_P2PMEM_DIST_UNREACHABLE) ?
-               "nearest to the RDMA devices by PCI topology" :
-               (!cands[0].numa_miss ? "on the local NUMA node" :
-                                      "no locality information"));
+    } else if (spec->mode == UCS_P2PMEM_SELECT_AUTO) {
+        keep = auto_nearest(cands, n, cb, arg);
     }
 
     for (i = 0; i < keep; ++i) {

@@ -128,6 +128,10 @@ void ucs_p2pmem_select_spec_free(ucs_p2pmem_select_spec_t *spec);
 /* Parse a size with optional K/M/G/T suffix (binary units), e.g. "1M". */
 int ucs_p2pmem_parse_size(const char *str, uint64_t *value);
 
+/* A yes/no word: 1, y, yes, on, true / 0, n, no, off, false (any case).
+ * Sets *value to 1/0 and returns 0, or -EINVAL for anything else. */
+int ucs_p2pmem_parse_bool(const char *str, int *value);
+
 
 /* ---- topology ---- */
 
@@ -148,10 +152,6 @@ int ucs_p2pmem_scan(const char *root, ucs_p2pmem_list_t *list,
                     ucs_p2pmem_report_cb_t report, void *arg);
 
 void ucs_p2pmem_list_free(ucs_p2pmem_list_t *list);
-
-/* Re-read "available" of one provider; 0 or negative errno. */
-int ucs_p2pmem_read_available(const ucs_p2pmem_provider_t *provider,
-                              uint64_t *available);
 
 /* RDMA devices under <sysfs>/class/infiniband, where <sysfs> is root with
  * its "/bus/pci/devices" suffix removed. filter is a UCX_NET_DEVICES-style
@@ -198,6 +198,100 @@ void ucs_p2pmem_scrub(void *address, size_t length);
 
 /* A one-line hint for an errno from ucs_p2pmem_map, naming the fix. */
 const char *ucs_p2pmem_map_hint(int err);
+
+
+/* ---- warn once ---- */
+
+/* A flag that lets one message through, once, from any thread. */
+typedef struct {
+    int done;
+} ucs_p2pmem_once_t;
+
+#define UCS_P2PMEM_ONCE_INIT {0}
+
+/* 1 the first time it is asked for this flag, 0 ever after. */
+static inline int ucs_p2pmem_once(ucs_p2pmem_once_t *once)
+{
+    return !__atomic_exchange_n(&once->done, 1, __ATOMIC_RELAXED);
+}
+
+
+/* ---- the pipeline: discover, order, map (every caller uses these) ---- */
+
+/* The NUMA node of the calling CPU, UCS_P2PMEM_NUMA_UNKNOWN if unknown. */
+int ucs_p2pmem_local_numa_node(void);
+
+/* What to discover: the values of UCX_P2PMEM_SYSFS_ROOT, UCX_P2PMEM_DEVICES
+ * and UCX_NET_DEVICES (NULL: the default root, "auto", all; an empty
+ * selection is an error, as UCX's configuration passes it). */
+typedef struct {
+    const char *sysfs_root;
+    const char *devices;
+    const char *net_devices;
+} ucs_p2pmem_config_t;
+
+/* Run-time state of one selected provider. */
+typedef struct {
+    const ucs_p2pmem_provider_t *p;
+    int                          disabled_errno; /* refused for good, or 0 */
+    void                        *user;           /* the caller's own state */
+} ucs_p2pmem_prov_state_t;
+
+typedef struct {
+    ucs_p2pmem_list_t        list;      /* every provider found */
+    ucs_p2pmem_prov_state_t *providers; /* the selected ones, best first */
+    unsigned                 count;
+    char                     nodev_reason[384]; /* why count is 0, and
+                                                   the fix */
+    ucs_p2pmem_report_cb_t   report;
+    void                    *report_arg;
+} ucs_p2pmem_ctx_t;
+
+/* Discover and order the providers cfg selects: parse the selection (an
+ * error names the bad token and the fix), warn about a sysfs root set by
+ * the user that is not a directory, scan it (and the RDMA devices, for
+ * "auto"), select and order. Returns 0 (possibly with count 0 and
+ * nodev_reason saying why), or a negative errno: -EINVAL for a bad
+ * selection, -ENOMEM, or the error of reading the root; nodev_reason is
+ * set then too. Reports through report, which ctx keeps for ctx_map.
+ * Release with ucs_p2pmem_ctx_close() in every case. */
+int ucs_p2pmem_ctx_open(const ucs_p2pmem_config_t *cfg, ucs_p2pmem_ctx_t *ctx,
+                        ucs_p2pmem_report_cb_t report, void *arg);
+
+void ucs_p2pmem_ctx_close(ucs_p2pmem_ctx_t *ctx);
+
+/* The selected provider with the largest pool (count must be > 0). */
+const ucs_p2pmem_provider_t *ucs_p2pmem_ctx_largest(const ucs_p2pmem_ctx_t *ctx);
+
+/* A caller's veto on a fresh mapping from ps: 0 keeps it; an errno refuses
+ * it (ctx_map unmaps it and tries the next provider). To skip the provider
+ * for good the callback sets ps->disabled_errno and reports why itself. */
+typedef int (*ucs_p2pmem_accept_cb_t)(void *arg, ucs_p2pmem_prov_state_t *ps,
+                                      void *address, size_t length);
+
+typedef struct {
+    void                        *address;     /* NULL: nothing mapped */
+    unsigned                     index;       /* provider that served it */
+    unsigned                     exhausted;   /* providers out of memory */
+    unsigned                     oversize;    /* providers smaller than it */
+    unsigned                     refused;     /* mappings vetoed */
+    const ucs_p2pmem_provider_t *last_failed; /* last one whose map failed */
+    /* 0; ENOMEM if any provider was exhausted; EFBIG if all usable ones are
+     * too small; else the errno of the last disabled provider, or ENODEV */
+    int                          err;
+} ucs_p2pmem_map_result_t;
+
+/* Map length bytes (a multiple of the page size) from the first usable
+ * selected provider. Skips disabled providers and those smaller than
+ * length; ENOMEM counts as exhaustion; any other error disables that
+ * provider for good, reported once with ucs_p2pmem_map_hint(). accept
+ * (optional) may veto a fresh mapping. Returns 0 with result->address
+ * set, or result->err. Does not allocate memory (the preload calls it from
+ * malloc). Not thread-safe: the caller serialises calls on one ctx (the
+ * module holds md->lock, libp2pmem alloc_lock). */
+int ucs_p2pmem_ctx_map(ucs_p2pmem_ctx_t *ctx, size_t length,
+                       ucs_p2pmem_accept_cb_t accept, void *accept_arg,
+                       ucs_p2pmem_map_result_t *result);
 
 #ifdef __cplusplus
 }

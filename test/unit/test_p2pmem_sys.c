@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -523,29 +524,6 @@ static void test_scan_no_root(void)
     CU_ASSERT_EQUAL(list.count, 0);
 }
 
-static void test_read_available(void)
-{
-    ucs_p2pmem_list_t list;
-    uint64_t avail;
-    char p[PATH_MAX + 64];
-
-    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
-                  "0\n");
-    scan_ok(&list);
-    CU_ASSERT_EQUAL_FATAL(list.count, 1);
-    snprintf(p, sizeof(p), "%s/available", list.providers[0].p2pmem_dir);
-    writef(p, "4096\n");
-    CU_ASSERT_EQUAL(ucs_p2pmem_read_available(&list.providers[0], &avail), 0);
-    CU_ASSERT_EQUAL(avail, 4096);
-    writef(p, "junk\n");
-    CU_ASSERT_EQUAL(ucs_p2pmem_read_available(&list.providers[0], &avail),
-                    -EINVAL);
-    unlink(p);
-    CU_ASSERT_EQUAL(ucs_p2pmem_read_available(&list.providers[0], &avail),
-                    -ENOENT);
-    ucs_p2pmem_list_free(&list);
-}
-
 static void test_scan_rdma(void)
 {
     ucs_p2pmem_rdma_list_t rdma;
@@ -745,6 +723,360 @@ static void test_map_hints(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(ucs_p2pmem_map_hint(EIO), "dmesg"));
 }
 
+/* ---- the pipeline: ucs_p2pmem_ctx_open / ucs_p2pmem_ctx_map ---- */
+
+/* Open a context on the test tree with selection devices (NULL: auto). */
+static int ctx_open_with(ucs_p2pmem_ctx_t *ctx, const char *root,
+                         const char *devices)
+{
+    const ucs_p2pmem_config_t cfg = {root, devices, NULL};
+
+    memset(&reports, 0, sizeof(reports));
+    return ucs_p2pmem_ctx_open(&cfg, ctx, collect, &reports);
+}
+
+static size_t pages(unsigned n)
+{
+    return (size_t)sysconf(_SC_PAGESIZE) * n;
+}
+
+/* Is no mapping of this process at address (/proc/self/maps)? */
+static int is_unmapped(void *address)
+{
+    unsigned long lo, hi;
+    char line[PATH_MAX + 128];
+    FILE *f = fopen("/proc/self/maps", "r");
+    int found = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while (!found && (fgets(line, sizeof(line), f) != NULL)) {
+        found = (sscanf(line, "%lx-%lx", &lo, &hi) == 2) &&
+                ((uintptr_t)address >= lo) && ((uintptr_t)address < hi);
+    }
+    fclose(f);
+    return !found;
+}
+
+/* The address space this process holds now (VmSize), in bytes. */
+static size_t vm_size(void)
+{
+    char line[256];
+    size_t kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (!strncmp(line, "VmSize:", 7)) {
+            kb = strtoull(line + 7, NULL, 10);
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}
+
+static void test_ctx_open_order(void)
+{
+    ucs_p2pmem_ctx_t ctx;
+
+    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
+                  "0\n");
+    make_provider("0000:00:03.0/0000:02:00.0", "65536\n", "65536\n", "1\n",
+                  "0\n");
+    CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root,
+                                        "0000:02:00.0,0000:01:00.0"), 0);
+    CU_ASSERT_EQUAL_FATAL(ctx.count, 2);
+    /* the user's order, each with fresh run-time state */
+    CU_ASSERT_STRING_EQUAL(ctx.providers[0].p->name, "0000:02:00.0");
+    CU_ASSERT_STRING_EQUAL(ctx.providers[1].p->name, "0000:01:00.0");
+    CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, 0);
+    CU_ASSERT_PTR_NULL(ctx.providers[1].user);
+    CU_ASSERT_STRING_EQUAL(ucs_p2pmem_ctx_largest(&ctx)->name,
+                           "0000:02:00.0");
+    CU_ASSERT_EQUAL(ctx.nodev_reason[0], '\0');
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_WARN], 0);
+    ucs_p2pmem_ctx_close(&ctx);
+    CU_ASSERT_EQUAL(ctx.count, 0);
+}
+
+static void test_ctx_nodev_reason(void)
+{
+    ucs_p2pmem_ctx_t ctx;
+
+    /* nothing under the root: load a driver, or point the root elsewhere */
+    CU_ASSERT_EQUAL(ctx_open_with(&ctx, pci_root, NULL), 0);
+    CU_ASSERT_EQUAL(ctx.count, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "no P2PDMA provider"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, pci_root));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "UCX_P2PMEM_SYSFS_ROOT"));
+    ucs_p2pmem_ctx_close(&ctx);
+
+    /* a provider that auto may not take: name the way out */
+    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "0\n",
+                  "0\n");
+    CU_ASSERT_EQUAL(ctx_open_with(&ctx, pci_root, "auto"), 0);
+    CU_ASSERT_EQUAL(ctx.count, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "UCX_P2PMEM_DEVICES=auto "
+                                  "selects none of the 1 provider(s)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "UCX_P2PMEM_DEVICES=all"));
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+static void test_ctx_bad_selection(void)
+{
+    ucs_p2pmem_ctx_t ctx;
+
+    CU_ASSERT_EQUAL(ctx_open_with(&ctx, pci_root, "0000:01:00.0,bogus"),
+                    -EINVAL);
+    CU_ASSERT_EQUAL(ctx.count, 0);
+    /* one error naming the value, the bad token and the fix */
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 1);
+    CU_ASSERT_STRING_EQUAL(reports.last[UCS_P2PMEM_LOG_ERROR],
+                           "UCX_P2PMEM_DEVICES=0000:01:00.0,bogus: 'bogus' is "
+                           "not valid; use 'auto', 'all', or PCI addresses "
+                           "such as 0000:01:00.0 separated by commas");
+    CU_ASSERT_STRING_EQUAL(ctx.nodev_reason,
+                           reports.last[UCS_P2PMEM_LOG_ERROR]);
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+static void test_ctx_missing_root(void)
+{
+    char p[PATH_MAX + 16];
+    ucs_p2pmem_ctx_t ctx;
+
+    snprintf(p, sizeof(p), "%s/nonexistent", tree);
+    CU_ASSERT_EQUAL(ctx_open_with(&ctx, p, NULL), 0);
+    CU_ASSERT_EQUAL(ctx.count, 0);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_WARN], 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_WARN],
+                                  "UCX_P2PMEM_SYSFS_ROOT="));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_WARN],
+                                  ": No such file or directory; no p2pmem "
+                                  "providers (unset it to scan "
+                                  "/sys/bus/pci/devices)"));
+    ucs_p2pmem_ctx_close(&ctx);
+
+    snprintf(p, sizeof(p), "%s/file", tree);
+    writef(p, "x");
+    CU_ASSERT_EQUAL(ctx_open_with(&ctx, p, NULL), 0);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_WARN], 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_WARN],
+                                  ": Not a directory; no p2pmem providers"));
+    ucs_p2pmem_ctx_close(&ctx);
+
+    /* a root that is there: no warning */
+    CU_ASSERT_EQUAL(ctx_open_with(&ctx, pci_root, NULL), 0);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_WARN], 0);
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+static void test_ctx_map_oversize(void)
+{
+    ucs_p2pmem_map_result_t r;
+    ucs_p2pmem_ctx_t ctx;
+
+    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
+                  "0\n");
+    CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root, "all"), 0);
+    CU_ASSERT_EQUAL_FATAL(ctx.count, 1);
+    /* the emulated provider would serve it: refused by size, not mapped */
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, 8192 * 2, NULL, NULL, &r),
+                    EFBIG);
+    CU_ASSERT_PTR_NULL(r.address);
+    CU_ASSERT_EQUAL(r.err, EFBIG);
+    CU_ASSERT_EQUAL(r.oversize, 1);
+    CU_ASSERT_EQUAL(r.exhausted, 0);
+    CU_ASSERT_PTR_NULL(r.last_failed);
+    CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, 0);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 0);
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+/* Exhaustion as the kernel signals it, ENOMEM from mmap(): here from the
+ * address-space limit (RLIMIT_AS just above what the process holds), for a
+ * 64 MiB mapping from a 64 MiB provider. */
+static void test_ctx_map_exhausted(void)
+{
+    const size_t huge = (size_t)64 << 20;
+    ucs_p2pmem_map_result_t r;
+    struct rlimit old, lim;
+    ucs_p2pmem_ctx_t ctx;
+    int ret;
+
+    make_provider("0000:00:02.0/0000:01:00.0", "67108864\n", "67108864\n",
+                  "1\n", "0\n");
+    make_provider("0000:00:03.0/0000:02:00.0", "8192\n", "8192\n", "1\n",
+                  "0\n");
+    CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root,
+                                        "0000:01:00.0,0000:02:00.0"), 0);
+    CU_ASSERT_EQUAL_FATAL(ctx.count, 2);
+
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_AS, &old), 0);
+    lim          = old;
+    lim.rlim_cur = vm_size() + huge / 4;
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_AS, &lim), 0);
+    ret = ucs_p2pmem_ctx_map(&ctx, huge, NULL, NULL, &r);
+    setrlimit(RLIMIT_AS, &old);
+
+    /* one provider out of room, the other too small: exhaustion wins */
+    CU_ASSERT_EQUAL(ret, ENOMEM);
+    CU_ASSERT_PTR_NULL(r.address);
+    CU_ASSERT_EQUAL(r.exhausted, 1);
+    CU_ASSERT_EQUAL(r.oversize, 1);
+    CU_ASSERT_PTR_EQUAL(r.last_failed, ctx.providers[0].p);
+    /* exhaustion passes: the provider stays in use, nothing is an error */
+    CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, 0);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 0);
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(1), NULL, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.index, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.address);
+    CU_ASSERT_EQUAL(ucs_p2pmem_unmap(r.address, pages(1)), 0);
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+static void test_ctx_map_disable_once(void)
+{
+    ucs_p2pmem_map_result_t r;
+    ucs_p2pmem_ctx_t ctx;
+
+    make_provider("0000:00:02.0/0000:01:00.0", "65536\n", "65536\n", "1\n",
+                  "0\n");
+    make_provider("0000:00:03.0/0000:02:00.0", "65536\n", "65536\n", "1\n",
+                  "0\n");
+    CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root,
+                                        "0000:01:00.0,0000:02:00.0"), 0);
+    CU_ASSERT_EQUAL_FATAL(ctx.count, 2);
+
+    /* the first provider goes away: skipped for good, said once, with the
+     * file, the cause and the hint; the second serves */
+    CU_ASSERT_EQUAL_FATAL(unlink(ctx.providers[0].p->allocate_path), 0);
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(1), NULL, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.index, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.address);
+    CU_ASSERT_EQUAL(ucs_p2pmem_unmap(r.address, pages(1)), 0);
+    CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, ENOENT);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
+                                  "p2pmem: cannot allocate from 0000:01:00.0 "
+                                  "(emulated): "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
+                                  ctx.providers[0].p->allocate_path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
+                                  ucs_p2pmem_map_hint(ENOENT)));
+    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
+                                  "Skipping this provider."));
+
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(1), NULL, NULL, &r), 0);
+    CU_ASSERT_EQUAL(r.index, 1);
+    CU_ASSERT_EQUAL(ucs_p2pmem_unmap(r.address, pages(1)), 0);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 1);
+
+    /* both gone: the verdict is the last disabled provider's errno, and
+     * each was reported once */
+    CU_ASSERT_EQUAL_FATAL(unlink(ctx.providers[1].p->allocate_path), 0);
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(1), NULL, NULL, &r),
+                    ENOENT);
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(1), NULL, NULL, &r),
+                    ENOENT);
+    CU_ASSERT_PTR_NULL(r.address);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 2);
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+typedef struct {
+    int       verdict;        /* what the callback answers */
+    int       disable;        /* and whether it disables the provider */
+    unsigned  calls;
+    void     *seen;           /* the mapping it was shown */
+} veto_t;
+
+static int veto(void *arg, ucs_p2pmem_prov_state_t *ps, void *address,
+                size_t length)
+{
+    veto_t *v = arg;
+
+    ++v->calls;
+    v->seen = address;
+    if (v->disable) {
+        ps->disabled_errno = v->verdict;
+    }
+    return v->verdict;
+}
+
+static void test_ctx_map_veto(void)
+{
+    veto_t v = {EPERM, 0, 0, NULL};
+    ucs_p2pmem_map_result_t r;
+    ucs_p2pmem_ctx_t ctx;
+
+    make_provider("0000:00:02.0/0000:01:00.0", "65536\n", "65536\n", "1\n",
+                  "0\n");
+    CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root, "all"), 0);
+    CU_ASSERT_EQUAL_FATAL(ctx.count, 1);
+
+    /* refused for this request only: unmapped, the provider stays */
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(2), veto, &v, &r), ENODEV);
+    CU_ASSERT_EQUAL(v.calls, 1);
+    CU_ASSERT_EQUAL(r.refused, 1);
+    CU_ASSERT_PTR_NULL(r.address);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v.seen);
+    CU_ASSERT(is_unmapped(v.seen));
+    CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, 0);
+
+    /* accepted */
+    v.verdict = 0;
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(2), veto, &v, &r), 0);
+    CU_ASSERT_EQUAL(v.calls, 2);
+    CU_ASSERT_PTR_EQUAL(r.address, v.seen);
+    CU_ASSERT_EQUAL(ucs_p2pmem_unmap(r.address, pages(2)), 0);
+
+    /* refused for good: the callback's errno is the verdict from now on,
+     * and the provider is not mapped (nor shown) again */
+    v.verdict = EFAULT;
+    v.disable = 1;
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(2), veto, &v, &r), EFAULT);
+    CU_ASSERT(is_unmapped(v.seen));
+    CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(2), veto, &v, &r), EFAULT);
+    CU_ASSERT_EQUAL(v.calls, 3);
+    /* the callback reports its own reason; the pipeline adds none */
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 0);
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+static void test_once(void)
+{
+    ucs_p2pmem_once_t once = UCS_P2PMEM_ONCE_INIT, other = UCS_P2PMEM_ONCE_INIT;
+
+    CU_ASSERT_EQUAL(ucs_p2pmem_once(&once), 1);
+    CU_ASSERT_EQUAL(ucs_p2pmem_once(&once), 0);
+    CU_ASSERT_EQUAL(ucs_p2pmem_once(&once), 0);
+    CU_ASSERT_EQUAL(ucs_p2pmem_once(&other), 1);
+}
+
+static void test_parse_bool(void)
+{
+    const char *yes[] = {"1", "y", "YES", "On", "true", NULL};
+    const char *no[]  = {"0", "N", "no", "off", "FALSE", NULL};
+    const char *bad[] = {"", "2", "loud", "bogus", "yes ", "nope", NULL};
+    int i, v;
+
+    for (i = 0; yes[i] != NULL; ++i) {
+        v = -1;
+        CU_ASSERT_EQUAL(ucs_p2pmem_parse_bool(yes[i], &v), 0);
+        CU_ASSERT_EQUAL(v, 1);
+    }
+    for (i = 0; no[i] != NULL; ++i) {
+        v = -1;
+        CU_ASSERT_EQUAL(ucs_p2pmem_parse_bool(no[i], &v), 0);
+        CU_ASSERT_EQUAL(v, 0);
+    }
+    for (i = 0; bad[i] != NULL; ++i) {
+        v = -1;
+        CU_ASSERT_EQUAL(ucs_p2pmem_parse_bool(bad[i], &v), -EINVAL);
+        CU_ASSERT_EQUAL(v, -1);
+    }
+}
+
 /* ---- runner ---- */
 
 typedef struct {
@@ -763,6 +1095,8 @@ int main(void)
         {"size", test_parse_size},
         {"pci distance", test_distance},
         {"map error hints", test_map_hints},
+        {"yes/no values", test_parse_bool},
+        {"warn once", test_once},
         {NULL, NULL}
     };
     static const test_def_t tree_tests[] = {
@@ -781,7 +1115,6 @@ int main(void)
         {"p2pmem not a directory", test_scan_p2pmem_not_dir},
         {"no host bridge", test_scan_no_host_bridge},
         {"missing root", test_scan_no_root},
-        {"re-read available", test_read_available},
         {"rdma devices", test_scan_rdma},
         {"auto by topology", test_select_auto_topology},
         {"auto by numa", test_select_auto_numa},
@@ -789,6 +1122,14 @@ int main(void)
         {"all ordering", test_select_all_order},
         {"explicit list", test_select_list},
         {"map and unmap", test_map},
+        {"pipeline: open, order, state", test_ctx_open_order},
+        {"pipeline: why nothing is selected", test_ctx_nodev_reason},
+        {"pipeline: bad selection", test_ctx_bad_selection},
+        {"pipeline: user root missing", test_ctx_missing_root},
+        {"pipeline: oversize", test_ctx_map_oversize},
+        {"pipeline: exhausted", test_ctx_map_exhausted},
+        {"pipeline: disable once with the reason", test_ctx_map_disable_once},
+        {"pipeline: veto callback", test_ctx_map_veto},
         {NULL, NULL}
     };
     CU_pSuite suite;

@@ -99,26 +99,15 @@ uct_md_ops_t uct_p2pmem_md_ops = {
                           ucs_empty_function_return_unsupported
 };
 
-#ifdef P2PMEM_UCT_RKEY_UNPACK_PARAMS
-static ucs_status_t
-uct_p2pmem_rkey_unpack_params(uct_component_t *component,
-                              const void *rkey_buffer,
-                              const uct_rkey_unpack_params_t *params,
-                              uct_rkey_t *rkey_p, void **handle_p)
-{
-    return uct_p2pmem_rkey_unpack(component, rkey_buffer, rkey_p, handle_p);
-}
-#  define UCT_P2PMEM_RKEY_UNPACK uct_p2pmem_rkey_unpack_params
-#else
-#  define UCT_P2PMEM_RKEY_UNPACK uct_p2pmem_rkey_unpack
-#endif
-
 uct_component_t uct_p2pmem_component = {
     .query_md_resources = uct_md_query_single_md_resource,
     .md_open            = uct_p2pmem_md_open,
     .cm_open            = (uct_component_cm_open_func_t)
                           ucs_empty_function_return_unsupported,
-    .rkey_unpack        = UCT_P2PMEM_RKEY_UNPACK,
+    /* UCP packs an empty remote key for this domain too (peers reach the
+     * memory through the NIC's registration): UCX's stub unpacks it, with
+     * the signature of each release (1.13, 1.18 and 1.22 all have it) */
+    .rkey_unpack        = uct_md_stub_rkey_unpack,
     .rkey_ptr           = (uct_component_rkey_ptr_func_t)
                           ucs_empty_function_return_unsupported,
     .rkey_release       = (uct_component_rkey_release_func_t)

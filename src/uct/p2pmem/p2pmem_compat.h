@@ -38,9 +38,6 @@ ucs_status_t uct_p2pmem_md_mem_alloc(uct_md_h md, size_t *length_p,
                                      unsigned flags, const char *alloc_name,
                                      uct_mem_h *memh_p);
 ucs_status_t uct_p2pmem_md_mem_free(uct_md_h md, uct_mem_h memh);
-ucs_status_t uct_p2pmem_rkey_unpack(uct_component_t *component,
-                                    const void *rkey_buffer,
-                                    uct_rkey_t *rkey_p, void **handle_p);
 
 /* ---- version-neutral: p2pmem_iface.c ---- */
 ucs_status_t uct_p2pmem_iface_query(uct_iface_h iface,

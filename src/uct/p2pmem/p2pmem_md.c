@@ -27,14 +27,11 @@
 #include <link.h>
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 
@@ -257,13 +254,6 @@ static void uct_p2pmem_verbose(const uct_p2pmem_md_t *md, const char *fmt,
     fputs(buf, stderr);
 }
 
-static int uct_p2pmem_local_numa_node(void)
-{
-    unsigned cpu, node;
-
-    return (getcpu(&cpu, &node) == 0) ? (int)node : UCS_P2PMEM_NUMA_UNKNOWN;
-}
-
 void uct_p2pmem_md_caps(uct_md_h tl_md, uct_p2pmem_md_caps_t *caps)
 {
     uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
@@ -276,16 +266,6 @@ void uct_p2pmem_md_caps(uct_md_h tl_md, uct_p2pmem_md_caps_t *caps)
     }
     /* no provider, nothing to allocate: UCP then skips this domain */
     caps->can_alloc = (md->num_selected > 0);
-}
-
-/* Give up on a provider for good after an error that will not go away. */
-static void uct_p2pmem_md_disable(uct_p2pmem_md_provider_t *provider,
-                                  const ucs_p2pmem_provider_t *p, int err)
-{
-    provider->disabled_errno = err;
-    ucs_error("p2pmem: cannot allocate from %s%s: %s: %s. %s. Skipping this "
-              "provider.", p->name, p->emulated ? " (emulated)" : "",
-              p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
 /* The running UCX release: libucp's, when the process has one. */
@@ -411,22 +391,45 @@ static void uct_p2pmem_md_odp_only(uct_p2pmem_md_t *md,
     }
 }
 
-/*
- * Can RDMA register this allocation from the provider? Probed once per
- * provider (with this first mapping): if the devices cannot register it at
- * all, the mapping is given back and the provider skipped for good. If they
- * can only through ODP, an allocation is served when UCP will register it
- * through ODP: host memory listed in UCX_REG_NONBLOCK_MEM_TYPES (1.16+), or
- * UCP_MEM_MAP_NONBLOCK (UCT_MD_MEM_FLAG_NONBLOCK; on 1.13 only within
- * UCX_IB_ODP_MAX_SIZE).
- */
-static int uct_p2pmem_md_reg_usable(uct_p2pmem_md_t *md,
-                                    uct_p2pmem_md_provider_t *provider,
-                                    const ucs_p2pmem_provider_t *p,
-                                    void *address, size_t length,
-                                    unsigned flags)
+/* The arguments of the accept callback: who allocates, and how. */
+typedef struct {
+    uct_p2pmem_md_t *md;
+    unsigned        flags;
+} uct_p2pmem_md_accept_t;
+
+/* RDMA cannot register memory of this provider at all: skip it for good. */
+static int uct_p2pmem_md_reg_refused(ucs_p2pmem_prov_state_t *ps,
+                                     const char *rdma_dev, int err)
 {
-    char rdma_dev[64] = "";
+    ps->disabled_errno = err;
+    ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
+              "(ibv_reg_mr: %s): this kernel does not let RDMA pin "
+              "P2PDMA memory. Skipping this provider; UCX falls back "
+              "to the next UCX_ALLOC_PRIO method. Fix: boot a kernel "
+              "with kernel-patches/v6.12 (see README), or one with "
+              "On-Demand Paging for this device, or set "
+              "UCX_P2PMEM_REG_CHECK=n if no RDMA transport will use "
+              "p2pmem.", rdma_dev, ps->p->name,
+              ps->p->emulated ? " (emulated)" : "", strerror(err));
+    return err;
+}
+
+/*
+ * Can RDMA register this allocation from the provider? The accept callback
+ * of ucs_p2pmem_ctx_map(), which unmaps what it refuses. Probed once per
+ * provider (with this first mapping): if the devices cannot register it at
+ * all, the provider is skipped for good. If they can only through ODP, an
+ * allocation is served when UCP will register it through ODP: host memory
+ * listed in UCX_REG_NONBLOCK_MEM_TYPES (1.16+), or UCP_MEM_MAP_NONBLOCK
+ * (UCT_MD_MEM_FLAG_NONBLOCK; on 1.13 only within UCX_IB_ODP_MAX_SIZE).
+ * Called with md->lock held.
+ */
+static int uct_p2pmem_md_reg_usable(void *arg, ucs_p2pmem_prov_state_t *ps,
+                                    void *address, size_t length)
+{
+    const uct_p2pmem_md_accept_t *a    = arg;
+    uct_p2pmem_md_provider_t *provider = ps->user;
+    char rdma_dev[64]                  = "";
     int err, odp_ok;
 
     if (!provider->reg_checked) {
@@ -434,55 +437,21 @@ static int uct_p2pmem_md_reg_usable(uct_p2pmem_md_t *md,
         err = uct_p2pmem_md_regcheck(address, length, rdma_dev,
                                      sizeof(rdma_dev), &odp_ok);
         if (err == 0) {
-            return 1;
-        }
-        if (!odp_ok) {
-            ucs_p2pmem_unmap(address, length);
-            provider->disabled_errno = err;
-            ucs_error("p2pmem: RDMA device %s cannot register memory of %s%s "
-                      "(ibv_reg_mr: %s): this kernel does not let RDMA pin "
-                      "P2PDMA memory. Skipping this provider; UCX falls back "
-                      "to the next UCX_ALLOC_PRIO method. Fix: boot a kernel "
-                      "with kernel-patches/v6.12 (see README), or one with "
-                      "On-Demand Paging for this device, or set "
-                      "UCX_P2PMEM_REG_CHECK=n if no RDMA transport will use "
-                      "p2pmem.", rdma_dev, p->name,
-                      p->emulated ? " (emulated)" : "", strerror(err));
             return 0;
         }
-        provider->odp_only = 1;
-        uct_p2pmem_md_odp_only(md, p, rdma_dev, err);
-    }
-
-    if (!provider->odp_only || uct_p2pmem_md_reg_odp(md, length, flags)) {
-        return 1;
-    }
-    ucs_p2pmem_unmap(address, length);
-    ucs_debug("p2pmem: %s: RDMA registers it only with ODP, and UCP will "
-              "pin this allocation: not serving it", p->name);
-    return 0;
-}
-
-static const ucs_p2pmem_provider_t *
-uct_p2pmem_md_largest(const uct_p2pmem_md_t *md)
-{
-    const ucs_p2pmem_provider_t *best = uct_p2pmem_md_provider(md, 0);
-    unsigned i;
-
-    for (i = 1; i < md->num_selected; ++i) {
-        if (uct_p2pmem_md_provider(md, i)->size > best->size) {
-            best = uct_p2pmem_md_provider(md, i);
+        if (!odp_ok) {
+            return uct_p2pmem_md_reg_refused(ps, rdma_dev, err);
         }
+        provider->odp_only = 1;
+        uct_p2pmem_md_odp_only(a->md, ps->p, rdma_dev, err);
     }
-    return best;
-}
 
-static double uct_p2pmem_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + (ts.tv_nsec * 1e-9);
+    if (!provider->odp_only || uct_p2pmem_md_reg_odp(a->md, length, a->flags)) {
+        return 0;
+    }
+    ucs_debug("p2pmem: %s: RDMA registers it only with ODP, and UCP will "
+              "pin this allocation: not serving it", ps->p->name);
+    return EPERM;
 }
 
 /*
@@ -496,7 +465,7 @@ static void uct_p2pmem_md_exhausted(uct_p2pmem_md_t *md, size_t length,
                                     const char *alloc_name,
                                     unsigned num_exhausted)
 {
-    double now = uct_p2pmem_now();
+    ucs_time_t now = ucs_get_time();
 
     ++md->fallbacks;
     if (md->exhausted) {
@@ -504,7 +473,8 @@ static void uct_p2pmem_md_exhausted(uct_p2pmem_md_t *md, size_t length,
     }
     md->exhausted = 1;
     if ((md->last_warn != 0) &&
-        (now - md->last_warn < UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL)) {
+        (ucs_time_to_sec(now - md->last_warn) <
+         UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL)) {
         ucs_debug("p2pmem: device memory exhausted again (%zu bytes for "
                   "'%s')", length, alloc_name);
         return;
@@ -576,118 +546,110 @@ uct_p2pmem_md_serves(uct_p2pmem_md_t *md, const char *alloc_name,
     return UCS_ERR_UNSUPPORTED;
 }
 
+/* Whole pages; SIZE_MAX-like lengths stay whole (rounding would wrap to 0,
+ * and a 0-byte mmap fails like a broken provider): they are larger than
+ * any provider anyway. */
+static size_t uct_p2pmem_md_alloc_length(size_t length)
+{
+    length = ucs_max(length, (size_t)1);
+    if (length <= SIZE_MAX - ucs_get_page_size() + 1) {
+        length = ucs_align_up_pow2(length, ucs_get_page_size());
+    }
+    return length;
+}
+
+/* Why nothing was mapped, said once per kind; md->lock held. */
+static void uct_p2pmem_md_not_served(uct_p2pmem_md_t *md, size_t length,
+                                     const char *alloc_name,
+                                     const ucs_p2pmem_map_result_t *result)
+{
+    const ucs_p2pmem_provider_t *largest;
+
+    if (result->exhausted > 0) {
+        uct_p2pmem_md_exhausted(md, length, alloc_name, result->exhausted);
+    } else if ((result->oversize > 0) &&
+               ucs_p2pmem_once(&md->oversize_warned)) {
+        largest = ucs_p2pmem_ctx_largest(&md->ctx);
+        ucs_warn("p2pmem: %zu bytes requested for '%s' are more than any "
+                 "selected provider holds (%s: %llu bytes); such requests "
+                 "go to the next UCX_ALLOC_PRIO method", length, alloc_name,
+                 largest->name, (unsigned long long)largest->size);
+    }
+    uct_p2pmem_verbose(md, "%zu bytes for '%s': not served (%s); the next "
+                       "UCX_ALLOC_PRIO method serves it", length, alloc_name,
+                       (result->exhausted > 0) ? "exhausted" :
+                       (result->oversize > 0) ? "more than any selected "
+                       "provider holds" : "no usable provider");
+}
+
+static void uct_p2pmem_md_served(const uct_p2pmem_md_t *md,
+                                 const uct_p2pmem_memh_t *memh,
+                                 const ucs_p2pmem_provider_t *p,
+                                 const char *alloc_name)
+{
+    ucs_debug("p2pmem: mapped %zu bytes at %p from %s%s for '%s' (%s)",
+              memh->length, memh->address, p->name,
+              p->emulated ? " (emulated provider)" : "", alloc_name,
+              p->allocate_path);
+    uct_p2pmem_verbose(md, "%zu bytes for '%s' at %p from %s%s", memh->length,
+                       alloc_name, memh->address, p->name,
+                       p->emulated ? " (emulated)" : "");
+}
+
 ucs_status_t
 uct_p2pmem_md_mem_alloc(uct_md_h tl_md, size_t *length_p, void **address_p,
                         ucs_memory_type_t mem_type, unsigned flags,
                         const char *alloc_name, uct_mem_h *memh_p)
 {
-    uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
-    uct_p2pmem_md_provider_t *provider;
-    const ucs_p2pmem_provider_t *p;
+    uct_p2pmem_md_t *md                 = ucs_derived_of(tl_md,
+                                                         uct_p2pmem_md_t);
+    const uct_p2pmem_md_accept_t accept = {md, flags};
+    ucs_p2pmem_map_result_t result;
     uct_p2pmem_caller_t caller;
     uct_p2pmem_memh_t *memh;
     ucs_status_t status;
-    unsigned i, num_exhausted = 0, num_oversize = 0;
-    size_t length;
-    void *address;
-    int err;
 
     status = uct_p2pmem_md_serves(md, alloc_name, flags, mem_type, *length_p,
                                   &caller);
     if (status != UCS_OK) {
-        uct_p2pmem_log_expect_failure(&caller, *length_p, alloc_name, status);
-        return status;
+        goto err_explained;
     }
 
     memh = ucs_malloc(sizeof(*memh), "p2pmem memh");
     if (memh == NULL) {
         return UCS_ERR_NO_MEMORY;
     }
-
-    /* rounding SIZE_MAX up to a page would wrap to 0, and a 0-byte mmap
-     * fails like a broken provider: keep such lengths whole, they are
-     * larger than any provider anyway */
-    length = ucs_max(*length_p, (size_t)1);
-    if (length <= SIZE_MAX - ucs_get_page_size() + 1) {
-        length = ucs_align_up_pow2(length, ucs_get_page_size());
-    }
-    status = UCS_ERR_NO_MEMORY;
+    memh->length = uct_p2pmem_md_alloc_length(*length_p);
 
     pthread_mutex_lock(&md->lock);
-    for (i = 0; i < md->num_selected; ++i) {
-        provider = &md->selected[i];
-        p        = uct_p2pmem_md_provider(md, i);
-        if (provider->disabled_errno != 0) {
-            continue;
-        }
-        if (length > p->size) {
-            /* can never fit: not exhaustion, and not worth a syscall */
-            ++num_oversize;
-            continue;
-        }
-
-        address = ucs_p2pmem_map(p, length, &err);
-        if ((address != NULL) && md->reg_check &&
-            !uct_p2pmem_md_reg_usable(md, provider, p, address, length,
-                                      flags)) {
-            continue;
-        }
-        if (address != NULL) {
-            memh->address           = address;
-            memh->length            = length;
-            memh->provider          = provider;
-            memh->owner             = getpid();
-            provider->bytes_mapped += length;
-            ++provider->num_allocs;
-            md->exhausted           = 0;
-            status                  = UCS_OK;
-            ucs_debug("p2pmem: mapped %zu bytes at %p from %s%s for '%s' "
-                      "(%s)", length, address, p->name,
-                      p->emulated ? " (emulated provider)" : "",
-                      alloc_name, p->allocate_path);
-            uct_p2pmem_verbose(md, "%zu bytes for '%s' at %p from %s%s",
-                               length, alloc_name, address, p->name,
-                               p->emulated ? " (emulated)" : "");
-            break;
-        }
-
-        if (err == ENOMEM) {
-            ++num_exhausted;
-            ucs_debug("p2pmem: %s has no room for %zu bytes", p->name, length);
-        } else {
-            uct_p2pmem_md_disable(provider, p, err);
-        }
+    if (ucs_p2pmem_ctx_map(&md->ctx, memh->length,
+                           md->reg_check ? uct_p2pmem_md_reg_usable : NULL,
+                           (void*)&accept, &result) != 0) {
+        uct_p2pmem_md_not_served(md, memh->length, alloc_name, &result);
+        pthread_mutex_unlock(&md->lock);
+        status = UCS_ERR_NO_MEMORY;
+        goto err_free_memh;
     }
-
-    if (status != UCS_OK) {
-        if (num_exhausted > 0) {
-            uct_p2pmem_md_exhausted(md, length, alloc_name, num_exhausted);
-        } else if ((num_oversize > 0) && !md->oversize_warned) {
-            md->oversize_warned = 1;
-            ucs_warn("p2pmem: %zu bytes requested for '%s' are more than any "
-                     "selected provider holds (%s: %llu bytes); such requests "
-                     "go to the next UCX_ALLOC_PRIO method", length,
-                     alloc_name, uct_p2pmem_md_largest(md)->name,
-                     (unsigned long long)uct_p2pmem_md_largest(md)->size);
-        }
-        uct_p2pmem_verbose(md, "%zu bytes for '%s': not served (%s); the next "
-                           "UCX_ALLOC_PRIO method serves it", length,
-                           alloc_name, (num_exhausted > 0) ? "exhausted" :
-                           (num_oversize > 0) ? "more than any selected "
-                           "provider holds" : "no usable provider");
-    }
+    memh->address  = result.address;
+    memh->provider = md->ctx.providers[result.index].user;
+    memh->owner    = getpid();
+    memh->provider->bytes_mapped += memh->length;
+    md->exhausted  = 0;
     pthread_mutex_unlock(&md->lock);
 
-    if (status != UCS_OK) {
-        ucs_free(memh);
-        uct_p2pmem_log_expect_failure(&caller, *length_p, alloc_name, status);
-        return status;
-    }
-
-    *length_p  = length;
+    uct_p2pmem_md_served(md, memh, uct_p2pmem_md_provider(md, result.index),
+                         alloc_name);
+    *length_p  = memh->length;
     *address_p = memh->address;
     *memh_p    = memh;
     return UCS_OK;
+
+err_free_memh:
+    ucs_free(memh);
+err_explained:
+    /* last: nothing else may be logged before uct_mem_alloc's line */
+    uct_p2pmem_log_expect_failure(&caller, *length_p, alloc_name, status);
+    return status;
 }
 
 ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
@@ -721,114 +683,61 @@ ucs_status_t uct_p2pmem_md_mem_free(uct_md_h tl_md, uct_mem_h tl_memh)
     return UCS_OK;
 }
 
+static void uct_p2pmem_md_destroy(uct_p2pmem_md_t *md)
+{
+    pthread_mutex_destroy(&md->lock);
+    ucs_free(md->provider);
+    ucs_p2pmem_ctx_close(&md->ctx);
+    ucs_free(md);
+}
+
 void uct_p2pmem_md_close(uct_md_h tl_md)
 {
     uct_p2pmem_md_t *md = ucs_derived_of(tl_md, uct_p2pmem_md_t);
     unsigned i;
 
     for (i = 0; i < md->num_selected; ++i) {
-        if (md->selected[i].bytes_mapped != 0) {
+        if (md->provider[i].bytes_mapped != 0) {
             ucs_debug("p2pmem: closing with %llu bytes still mapped from %s",
-                      (unsigned long long)md->selected[i].bytes_mapped,
+                      (unsigned long long)md->provider[i].bytes_mapped,
                       uct_p2pmem_md_provider(md, i)->name);
         }
     }
-    pthread_mutex_destroy(&md->lock);
-    ucs_free(md->selected);
-    ucs_p2pmem_list_free(&md->list);
-    ucs_free(md);
+    uct_p2pmem_md_destroy(md);
 }
 
 /* Discover and select providers according to the configuration. */
 static ucs_status_t
-uct_p2pmem_md_select(uct_p2pmem_md_t *md, const uct_p2pmem_md_config_t *config)
+uct_p2pmem_md_discover(uct_p2pmem_md_t *md,
+                       const uct_p2pmem_md_config_t *config)
 {
-    ucs_p2pmem_rdma_list_t rdma = {NULL, 0};
-    ucs_p2pmem_select_spec_t spec;
-    const ucs_p2pmem_provider_t *p;
-    struct stat st;
-    unsigned *order, i;
-    char bad[64];
+    const ucs_p2pmem_config_t cfg = {
+        .sysfs_root  = config->sysfs_root,
+        .devices     = config->devices,
+        /* the RDMA devices UCP will use: the same list the user gave UCP */
+        .net_devices = getenv("UCX_NET_DEVICES")
+    };
+    unsigned i;
     int ret;
 
-    ret = ucs_p2pmem_parse_select(config->devices, &spec, bad, sizeof(bad));
+    ret = ucs_p2pmem_ctx_open(&cfg, &md->ctx, uct_p2pmem_report, NULL);
     if (ret != 0) {
-        /* a long value is cut so that the bad token stays in the line */
-        ucs_error("UCX_P2PMEM_DEVICES=%.64s%s: '%s' is not valid; use 'auto', "
-                  "'all', or PCI addresses such as 0000:01:00.0 separated by "
-                  "commas", config->devices,
-                  (strlen(config->devices) > 64) ? "..." : "", bad);
-        return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_INVALID_PARAM;
+        return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY :
+               (ret == -EINVAL) ? UCS_ERR_INVALID_PARAM : UCS_ERR_IO_ERROR;
+    }
+    if (md->ctx.count == 0) {
+        ucs_debug("p2pmem: %s", md->ctx.nodev_reason);
     }
 
-    if (strcmp(config->sysfs_root, UCS_P2PMEM_DEFAULT_SYSFS_ROOT)) {
-        /* a path the user set that is not there is a mistake, not a
-         * machine without providers */
-        ret = (stat(config->sysfs_root, &st) != 0) ? errno :
-              !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
-        if (ret != 0) {
-            ucs_warn("UCX_P2PMEM_SYSFS_ROOT=%s: %s; no p2pmem providers "
-                     "(unset it to scan %s)", config->sysfs_root,
-                     strerror(ret), UCS_P2PMEM_DEFAULT_SYSFS_ROOT);
-        }
-    }
-
-    ret = ucs_p2pmem_scan(config->sysfs_root, &md->list, uct_p2pmem_report,
-                          NULL);
-    if (ret != 0) {
-        ucs_p2pmem_select_spec_free(&spec);
-        return (ret == -ENOMEM) ? UCS_ERR_NO_MEMORY : UCS_ERR_IO_ERROR;
-    }
-
-    if (spec.mode == UCS_P2PMEM_SELECT_AUTO) {
-        /* the RDMA devices UCP will use: the same list the user gave UCP */
-        ucs_p2pmem_scan_rdma(config->sysfs_root, getenv("UCX_NET_DEVICES"),
-                             &rdma, uct_p2pmem_report, NULL);
-    }
-
-    order = ucs_calloc(md->list.count + 1, sizeof(*order), "p2pmem order");
-    md->selected = ucs_calloc(md->list.count + 1, sizeof(*md->selected),
+    md->provider = ucs_calloc(md->ctx.count + 1, sizeof(*md->provider),
                               "p2pmem providers");
-    if ((order == NULL) || (md->selected == NULL)) {
-        ucs_free(order);
-        ucs_p2pmem_rdma_list_free(&rdma);
-        ucs_p2pmem_select_spec_free(&spec);
+    if (md->provider == NULL) {
         return UCS_ERR_NO_MEMORY;
     }
-
-    md->num_selected = ucs_p2pmem_select(&md->list, &spec, &rdma,
-                                         uct_p2pmem_local_numa_node(), order,
-                                         uct_p2pmem_report, NULL);
-    for (i = 0; i < md->num_selected; ++i) {
-        p                     = &md->list.providers[order[i]];
-        md->selected[i].index = order[i];
-        ucs_debug("p2pmem: provider %u: %s%s, %llu of %llu bytes available",
-                  i, p->name, p->emulated ? " (emulated)" : "",
-                  (unsigned long long)p->available,
-                  (unsigned long long)p->size);
+    for (i = 0; i < md->ctx.count; ++i) {
+        md->ctx.providers[i].user = &md->provider[i];
     }
-    if (md->num_selected == 0) {
-        ucs_debug("p2pmem: no provider selected under %s (UCX_P2PMEM_DEVICES="
-                  "%s)", config->sysfs_root, config->devices);
-    }
-
-    ucs_free(order);
-    ucs_p2pmem_rdma_list_free(&rdma);
-    ucs_p2pmem_select_spec_free(&spec);
-    return UCS_OK;
-}
-
-/*
- * UCP packs a remote key for every domain that holds the memory, ours
- * included; it is empty (rkey_packed_size is 0) because peers reach the
- * memory through the NIC's registration, never through this domain.
- */
-ucs_status_t
-uct_p2pmem_rkey_unpack(uct_component_t *component, const void *rkey_buffer,
-                       uct_rkey_t *rkey_p, void **handle_p)
-{
-    *rkey_p   = 0;
-    *handle_p = NULL;
+    md->num_selected = md->ctx.count;
     return UCS_OK;
 }
 
@@ -856,15 +765,15 @@ uct_p2pmem_md_open(uct_component_t *component, const char *md_name,
     md->reg_nonblock_host = uct_p2pmem_reg_nonblock_host();
     pthread_mutex_init(&md->lock, NULL);
 
-    status = uct_p2pmem_md_select(md, config);
+    status = uct_p2pmem_md_discover(md, config);
     if (status != UCS_OK) {
-        pthread_mutex_destroy(&md->lock);
-        ucs_free(md->selected);
-        ucs_p2pmem_list_free(&md->list);
-        ucs_free(md);
-        return status;
+        goto err_destroy;
     }
 
     *md_p = &md->super;
     return UCS_OK;
+
+err_destroy:
+    uct_p2pmem_md_destroy(md);
+    return status;
 }

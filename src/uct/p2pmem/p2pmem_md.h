@@ -15,6 +15,7 @@
 
 #include <uct/base/uct_md.h>
 #include <ucs/p2pmem_sys.h>
+#include <ucs/time/time.h>
 #include <pthread.h>
 
 #define UCT_P2PMEM_NAME       "p2pmem"
@@ -36,21 +37,19 @@ typedef struct uct_p2pmem_md_config {
     int             verbose;         /* one stderr line per allocation */
 } uct_p2pmem_md_config_t;
 
-/* Per-provider state that changes at run time. */
+/* The module's own run-time state of a selected provider (the slot
+ * ctx.providers[i].user points to; the rest is in ucs_p2pmem_prov_state_t). */
 typedef struct uct_p2pmem_md_provider {
-    unsigned        index;           /* into md->list.providers */
-    int             disabled_errno;  /* refused for good (e.g. EACCES), or 0 */
     int             reg_checked;     /* RDMA registration probed already */
     int             odp_only;        /* RDMA registers it only with ODP */
-    uint64_t        bytes_mapped;    /* live bytes this MD mapped from it */
-    uint64_t        num_allocs;      /* successful allocations, ever */
+    uint64_t        bytes_mapped;    /* live bytes, for the close-time note */
 } uct_p2pmem_md_provider_t;
 
 typedef struct uct_p2pmem_md {
     uct_md_t                  super;
-    ucs_p2pmem_list_t         list;       /* every provider found */
-    uct_p2pmem_md_provider_t *selected;   /* selected providers, best first */
-    unsigned                  num_selected;
+    ucs_p2pmem_ctx_t          ctx;        /* selected providers, best first */
+    uct_p2pmem_md_provider_t *provider;   /* per selected provider */
+    unsigned                  num_selected; /* ctx.count, fixed at open */
     int                       alloc_internal;
     int                       reg_check;
     int                       scrub;
@@ -58,12 +57,13 @@ typedef struct uct_p2pmem_md {
     int                       reg_nonblock_host; /* UCP registers host
                                                     memory with ODP */
     int                       exhausted;  /* in an exhaustion episode */
-    double                    last_warn;  /* when exhaustion was last warned
-                                             about (monotonic s), 0: never */
+    ucs_time_t                last_warn;  /* when exhaustion was last warned
+                                             about, 0: never */
     uint64_t                  fallbacks;  /* exhausted allocations since */
-    int                       oversize_warned; /* said a request was larger
+    ucs_p2pmem_once_t         oversize_warned; /* said a request was larger
                                                   than every provider */
-    pthread_mutex_t           lock;       /* guards the run-time state */
+    pthread_mutex_t           lock;       /* guards the run-time state and
+                                             ucs_p2pmem_ctx_map() */
 } uct_p2pmem_md_t;
 
 /* Memory handle: what mem_free needs to give the memory back. */
@@ -77,7 +77,7 @@ typedef struct uct_p2pmem_memh {
 static inline const ucs_p2pmem_provider_t *
 uct_p2pmem_md_provider(const uct_p2pmem_md_t *md, unsigned i)
 {
-    return &md->list.providers[md->selected[i].index];
+    return md->ctx.providers[i].p;
 }
 
 /* 0 if every RDMA device can pin (register) memory at address, or there is

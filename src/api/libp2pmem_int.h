@@ -5,8 +5,8 @@
  * ucx-p2pmem: internals of libp2pmem shared with the preload library.
  */
 
-#ifndef P2PMEM_INT_H_
-#define P2PMEM_INT_H_
+#ifndef LIBP2PMEM_INT_H_
+#define LIBP2PMEM_INT_H_
 
 #include "p2pmem.h"
 
@@ -22,7 +22,6 @@ typedef struct p2pmem_block {
     size_t    size;      /* usable bytes from start, whole pages */
     void     *map_base;  /* the provider mapping holding it */
     size_t    map_len;
-    unsigned  provider;  /* index into the selected providers */
     pid_t     owner;     /* the process that mapped it (fork shares it) */
     /* in the preload's reuse cache (not in the index): newest first */
     struct p2pmem_block *cache_next, *cache_prev;
@@ -68,10 +67,6 @@ P2PMEM_HIDDEN void p2pmem_fini(void);
 
 /* 1 when P2PMEM_SCRUB is on (the default). */
 P2PMEM_HIDDEN int p2pmem_scrub_enabled(void);
-
-/* 1/0 for yes/no words (1, y, yes, on, true / 0, n, no, off, false, any
- * case) in *value and returns 0; -1 for anything else. */
-P2PMEM_HIDDEN int p2pmem_parse_bool(const char *v, int *value);
 
 /* P2PMEM_VERBOSE, parsed once for both libraries. */
 P2PMEM_HIDDEN int p2pmem_verbose(void);

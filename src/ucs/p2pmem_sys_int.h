@@ -5,8 +5,8 @@
  * ucx-p2pmem: internals shared by the files of the sysfs/PCI library.
  */
 
-#ifndef UCS_P2PMEM_INT_H_
-#define UCS_P2PMEM_INT_H_
+#ifndef UCS_P2PMEM_SYS_INT_H_
+#define UCS_P2PMEM_SYS_INT_H_
 
 #include "p2pmem_sys.h"
 
