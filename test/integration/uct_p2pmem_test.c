@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "../check.h"
+#include "../maps.h"
 
 #define KIB 1024ul
 #define MIB (1024ul * KIB)
@@ -108,31 +109,6 @@ static unsigned lines_since(unsigned mark, ...)
 }
 
 /* ---- where memory comes from ---- */
-
-/* What backs address: the pathname column of /proc/self/maps, or "". */
-static void mapping_of(const void *address, char *path, size_t size)
-{
-    uintptr_t addr = (uintptr_t)address, start, end;
-    char line[1024];
-    FILE *maps;
-    int pos;
-
-    path[0] = '\0';
-    maps    = fopen("/proc/self/maps", "r");
-    if (maps == NULL) {
-        return;
-    }
-    while (fgets(line, sizeof(line), maps) != NULL) {
-        if ((sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %*s %*s %*s %*s %n",
-                    &start, &end, &pos) >= 2) &&
-            (addr >= start) && (addr < end)) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(path, size, "%s", line + pos);
-            break;
-        }
-    }
-    fclose(maps);
-}
 
 /* A p2pmem allocation maps the provider's allocate file; the emulated
  * provider links it to /dev/zero, which the kernel shows as such. */
