@@ -515,13 +515,13 @@ static void usage(void)
 {
     fprintf(stderr, "usage: mpi_p2pmem_test [-m host|api|win] "
             "[-e p2pmem|host|p2pmem:MIN] [-s SIZE[,SIZE...]] [-x OP[,OP...]] "
-            "[-v]\n");
+            "[-v] [-z]\n");
 }
 
 int main(int argc, char **argv)
 {
     size_t sizes[MAX_SIZES] = {8, 65536, 1048576};
-    int nsizes = 3, c, place = MBUF_HOST, ok, bad_args = 0;
+    int nsizes = 3, c, place = MBUF_HOST, ok, bad_args = 0, zero_exit = 0;
     const char *expect = NULL;
     char sizes_text[256] = "";
     result_t res_ref, res;
@@ -531,7 +531,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
 
-    while ((c = getopt(argc, argv, "m:e:s:x:vh")) != -1) {
+    while ((c = getopt(argc, argv, "m:e:s:x:vzh")) != -1) {
         switch (c) {
         case 'm':
             place = mbuf_parse_place(optarg);
@@ -552,6 +552,11 @@ int main(int argc, char **argv)
             break;
         case 'v':
             verbose = 1;
+            break;
+        case 'z':
+            /* a negative control reads the report, not the status: Open
+             * MPI 5 may drop the output of a job whose ranks exit non-zero */
+            zero_exit = 1;
             break;
         default:
             bad_args = 1;
@@ -635,6 +640,9 @@ int main(int argc, char **argv)
     if (rank == 0) {
         printf("%d passed, %d failed\n", passed, failed);
     }
+    /* now, not at exit: when a rank exits non-zero, Open MPI 5 may end the
+     * others before their exit-time flush, losing what they printed */
+    fflush(stdout);
     MPI_Finalize();
-    return failed ? 1 : 0;
+    return (failed && !zero_exit) ? 1 : 0;
 }
