@@ -32,6 +32,7 @@
 
 #include "../check.h"
 #include "../maps.h"
+#include "../ucp_wait.h"
 
 typedef struct {
     ucp_worker_h worker;
@@ -44,25 +45,6 @@ static int is_p2pmem_mapping(const char *path)
 {
     return (strstr(path, "/p2pmem/allocate") != NULL) ||
            (strncmp(path, "/dev/zero", 9) == 0);
-}
-
-static ucs_status_t wait_request(ucp_worker_h w1, ucp_worker_h w2, void *req)
-{
-    ucs_status_t status;
-
-    if (req == NULL) {
-        return UCS_OK;
-    }
-    if (UCS_PTR_IS_ERR(req)) {
-        return UCS_PTR_STATUS(req);
-    }
-    do {
-        ucp_worker_progress(w1);
-        ucp_worker_progress(w2);
-        status = ucp_request_check_status(req);
-    } while (status == UCS_INPROGRESS);
-    ucp_request_free(req);
-    return status;
 }
 
 static ucs_status_t connect_peers(peer_t *a, peer_t *b)

@@ -43,6 +43,7 @@
 
 #include "../check.h"
 #include "../maps.h"
+#include "../ucp_wait.h"
 
 #define KIB 1024ul
 #define MIB (1024ul * KIB)
@@ -488,23 +489,9 @@ static ucs_status_t am_received(void *arg, const void *header,
     return UCS_OK;
 }
 
-static ucs_status_t wait_request(ucp_pair_t *p, void *req)
+static ucs_status_t pair_wait(ucp_pair_t *p, void *req)
 {
-    ucs_status_t status;
-
-    if (req == NULL) {
-        return UCS_OK;
-    }
-    if (UCS_PTR_IS_ERR(req)) {
-        return UCS_PTR_STATUS(req);
-    }
-    do {
-        ucp_worker_progress(p->worker[0]);
-        ucp_worker_progress(p->worker[1]);
-        status = ucp_request_check_status(req);
-    } while (status == UCS_INPROGRESS);
-    ucp_request_free(req);
-    return status;
+    return wait_request(p->worker[0], p->worker[1], req);
 }
 
 static ucs_status_t ucp_pair_open(ucp_pair_t *p)
@@ -571,7 +558,7 @@ static void ucp_pair_close(ucp_pair_t *p)
     param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
     param.flags        = UCP_EP_CLOSE_FLAG_FORCE;
     for (i = 0; i < 2; ++i) {
-        wait_request(p, ucp_ep_close_nbx(p->ep[i], &param));
+        pair_wait(p, ucp_ep_close_nbx(p->ep[i], &param));
     }
     for (i = 0; i < 2; ++i) {
         ucp_worker_destroy(p->worker[i]);
@@ -615,7 +602,7 @@ static void test_ucp_internal_pool(ucp_pair_t *p, unsigned num_handlers)
     data = malloc(length);
     fill(header, sizeof(header), 7);
     fill(data, length, 11);
-    status = wait_request(p, ucp_am_send_nbx(p->ep[0], 1, header,
+    status = pair_wait(p, ucp_am_send_nbx(p->ep[0], 1, header,
                                              sizeof(header), data, length,
                                              &param));
     while ((status == UCS_OK) && !am.received) {

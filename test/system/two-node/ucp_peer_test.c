@@ -27,6 +27,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../ucp_wait.h"
+
+static ucs_status_t wait_req(ucp_worker_h worker, void *req)
+{
+    return wait_request(worker, NULL, req);
+}
+
 static int passed, failed;
 static const char *side = "server";
 /* once endpoints exist, a side waiting on the socket must keep progressing
@@ -190,24 +197,6 @@ static int is_p2pmem(const void *address)
         fclose(maps);
     }
     return found;
-}
-
-static ucs_status_t wait_req(ucp_worker_h worker, void *req)
-{
-    ucs_status_t status;
-
-    if (req == NULL) {
-        return UCS_OK;
-    }
-    if (UCS_PTR_IS_ERR(req)) {
-        return UCS_PTR_STATUS(req);
-    }
-    do {
-        ucp_worker_progress(worker);
-        status = ucp_request_check_status(req);
-    } while (status == UCS_INPROGRESS);
-    ucp_request_free(req);
-    return status;
 }
 
 int main(int argc, char **argv)
