@@ -14,7 +14,8 @@
 #           be loaded first (the asan suite), else empty
 # and, for the result lines every runner counts ("N passed, N failed"):
 #   pass WHAT / fail WHAT [WHY] / skip WHAT [WHY]
-#   check WHAT COMMAND...   pass or fail by the command's status
+#   check WHAT COMMAND...   pass or fail by the command's status (kept in
+#                           check_status; check itself returns 0)
 #   summary                 the "N passed, N failed" line; status: no failure
 #   finish                  summary, then exit with its status
 #   need FILE...            a missing built file fails the suite at once
@@ -35,9 +36,36 @@ pass() { passed=$((passed + 1)); echo "PASS: ${result_tag:+$result_tag: }$1"; }
 fail() { failed=$((failed + 1)); echo "FAIL: ${result_tag:+$result_tag: }$1${2:+ ($2)}"; }
 skip() { skipped=$((skipped + 1)); echo "SKIP: ${result_tag:+$result_tag: }$1${2:+ ($2)}"; }
 check() { # check WHAT COMMAND...
-	local what=$1
+	local what=$1 st
 	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
+	"$@"
+	st=$?
+	check_status=$st
+	if [ $st -eq 0 ]; then
+		pass "$what"
+	else
+		why_failed $st "$@"
+		fail "$what"
+	fi
+}
+# why_failed STATUS COMMAND...: what a failed check looked at, for the log
+# (and CI's output): the command, its status, and the last lines of every
+# existing file it names (also inside a bash -c string), usually the output
+# of the program under test.
+why_failed() {
+	local st=$1 f files=() seen=" "
+	shift
+	echo "    check failed (status $st): $(printf '%q ' "$@")"
+	for f in $(printf '%s\n' "$@" | grep -oE "/[^ '\"]+" | sort -u); do
+		[ -f "$f" ] && [ -r "$f" ] || continue
+		case $seen in *" $f "*) continue ;; esac
+		seen="$seen$f "
+		files+=("$f")
+	done
+	for f in ${files[@]+"${files[@]}"}; do
+		echo "    last lines of $f:"
+		tail -n 25 "$f" | sed 's/^/      /'
+	done
 }
 summary() {
 	echo "$passed passed, $failed failed"
@@ -99,6 +127,28 @@ host_env() {
 		fi
 	fi
 	module=$P2PMEM_TEST_MODULE
+}
+
+# wait_listen PORT PID: wait (at most 60 s) until a TCP socket listens on
+# PORT, or the process PID has ended; status 0 when listening. A server
+# started in the background is not ready after a fixed sleep on a loaded
+# machine.
+wait_listen() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+# free_port: a TCP port nothing listens on (from a random start)
+free_port() {
+	local p=$((20000 + RANDOM % 30000)) i
+	for ((i = 0; i < 100; i++, p++)); do
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo $p; return 0; }
+	done
+	echo $p
 }
 
 # cunit LABEL COMMAND...: a CUnit program's run as one result, from its
