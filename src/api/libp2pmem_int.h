@@ -23,6 +23,7 @@ typedef struct p2pmem_block {
     void     *map_base;  /* the provider mapping holding it */
     size_t    map_len;
     pid_t     owner;     /* the process that mapped it (fork shares it) */
+    unsigned long forks; /* the owner's fork() count when it went live */
     /* in the preload's reuse cache (not in the index): newest first */
     struct p2pmem_block *cache_next, *cache_prev;
 } p2pmem_block_t;
@@ -62,7 +63,9 @@ P2PMEM_HIDDEN void p2pmem_cache_stats(size_t *bytes, size_t *blocks,
                                       unsigned long *hits);
 
 /* The exit handler (also a destructor; runs once): cached blocks go back
- * to the device, live blocks are cleared when scrubbing is on. */
+ * to the device, cleared when scrubbing is on. Live blocks are left alone:
+ * stdio buffers, later destructors and children after fork() still use
+ * them (the kernel's clearing patch covers what they leave behind). */
 P2PMEM_HIDDEN void p2pmem_fini(void);
 
 /* 1 when P2PMEM_SCRUB is on (the default). */

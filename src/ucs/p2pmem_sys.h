@@ -192,9 +192,12 @@ int ucs_p2pmem_unmap(void *address, size_t length);
  * every page that is present in it (mincore), i.e. every page this process
  * or a device through it could have written; pages never touched are left
  * alone (the kernel maps a real provider's pages at mmap time, so there
- * all are present). Clears everything when mincore fails. Does not
- * allocate memory. */
-void ucs_p2pmem_scrub(void *address, size_t length);
+ * all are present). Clears everything when mincore fails. The caller gives
+ * the memory up, so a mapping the program made read-only (mprotect) is
+ * made writable first; returns 0, or -errno (nothing cleared) when that
+ * fails. Does not allocate memory. Only for memory no other process still
+ * maps (after fork() the child shares it): clearing destroys its data. */
+int ucs_p2pmem_scrub(void *address, size_t length);
 
 /* A one-line hint for an errno from ucs_p2pmem_map, naming the fix. */
 const char *ucs_p2pmem_map_hint(int err);
