@@ -74,6 +74,10 @@ P2PMEM_HIDDEN int p2pmem_scrub_enabled(void);
 /* P2PMEM_VERBOSE, parsed once for both libraries. */
 P2PMEM_HIDDEN int p2pmem_verbose(void);
 
+/* "rank R, pid P" under MPI (OMPI_COMM_WORLD_RANK, PMIX_RANK), else
+ * "pid P", in buf; returns buf. For lines two processes may both print. */
+P2PMEM_HIDDEN const char *p2pmem_who(char *buf, size_t len);
+
 /* Write a message to stderr without allocating memory. */
 P2PMEM_HIDDEN void p2pmem_print(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

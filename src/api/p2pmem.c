@@ -93,14 +93,37 @@ void p2pmem_print(const char *fmt, ...)
     }
 }
 
+const char *p2pmem_who(char *buf, size_t len)
+{
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+
+    if ((rank == NULL) || (rank[0] == '\0')) {
+        rank = getenv("PMIX_RANK");
+    }
+    if ((rank != NULL) && (rank[0] != '\0') &&
+        (strspn(rank, "0123456789") == strlen(rank)) && (strlen(rank) < 12)) {
+        snprintf(buf, len, "rank %s, pid %d", rank, (int)getpid());
+    } else {
+        snprintf(buf, len, "pid %d", (int)getpid());
+    }
+    return buf;
+}
+
 static void report_cb(void *arg, ucs_p2pmem_log_level_t level,
                       const char *message)
 {
-    if ((level != UCS_P2PMEM_LOG_DEBUG) || verbose) {
-        p2pmem_print("libp2pmem: %s%s", (level == UCS_P2PMEM_LOG_ERROR) ?
-                     "error: " : (level == UCS_P2PMEM_LOG_WARN) ?
-                     "warning: " : "", message);
+    char id[48];
+
+    if (level == UCS_P2PMEM_LOG_DEBUG) {
+        /* P2PMEM_VERBOSE: named by process, as every rank prints them */
+        if (verbose) {
+            p2pmem_print("libp2pmem: %s: %s", p2pmem_who(id, sizeof(id)),
+                         message);
+        }
+        return;
     }
+    p2pmem_print("libp2pmem: %s%s", (level == UCS_P2PMEM_LOG_ERROR) ?
+                 "error: " : "warning: ", message);
 }
 
 static void atfork_prepare(void)
@@ -473,8 +496,11 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
             reused->forks = forks;
             pthread_rwlock_unlock(&index_lock);
             if (verbose) {
-                p2pmem_print("libp2pmem: %zu bytes at %p reused (freed "
-                             "before, kept mapped)", size,
+                char id[48];
+
+                p2pmem_print("libp2pmem: %s: %zu bytes at %p reused (freed "
+                             "before, kept mapped)",
+                             p2pmem_who(id, sizeof(id)), size,
                              (void*)reused->start);
             }
             return (void*)reused->start;
@@ -531,8 +557,11 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
     }
 
     if (verbose) {
-        p2pmem_print("libp2pmem: %zu bytes at %p from %s%s", size,
-                     (void*)block->start, ctx.providers[index].p->name,
+        char id[48];
+
+        p2pmem_print("libp2pmem: %s: %zu bytes at %p from %s%s",
+                     p2pmem_who(id, sizeof(id)), size, (void*)block->start,
+                     ctx.providers[index].p->name,
                      ctx.providers[index].p->emulated ? " (emulated)" : "");
     }
     return (void*)block->start;
@@ -592,8 +621,12 @@ int p2pmem_release(void *ptr)
         pthread_rwlock_unlock(&index_lock);
     }
     if (verbose) {
-        p2pmem_print("libp2pmem: freed %zu bytes at %p%s", map_len, ptr,
-                     cached ? " (kept for reuse)" : "");
+        char id[48];
+
+        p2pmem_print("libp2pmem: %s: freed %zu bytes at %p%s",
+                     p2pmem_who(id, sizeof(id)), map_len, ptr,
+                     cached ? " (kept for reuse)" : private ? "" :
+                     " (shared by fork: not cleared)");
     }
     return 0;
 }

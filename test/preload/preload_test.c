@@ -18,6 +18,11 @@
  *                            parent keep their data (the child reports to
  *                            FILE)
  *   preload_test readonly    blocks made read-only, freed and reused
+ *   preload_test dlclose LIBA LIBB  a large malloc in LIBA (host memory),
+ *                            LIBA unloaded, then one in LIBB (p2pmem):
+ *                            run with P2PMEM_CALLERS=main,<LIBB's name>
+ *   preload_test huge        malloc(SIZE_MAX/2) fails, then a large one
+ *                            works
  * (-api: p2pmem_alloc, so the program also runs without the preload, on
  * libp2pmem alone)
  *
@@ -30,6 +35,7 @@
 #define _GNU_SOURCE
 #include <p2pmem.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -637,6 +643,63 @@ static void test_readonly(void)
     /* a is left live and read-only at exit, b too */
 }
 
+/* The object that calls malloc decides, even one loaded where another
+ * was before (dlclose, then dlopen). */
+static void test_dlclose(const char *liba, const char *libb)
+{
+    void *(*fa)(size_t), *(*fb)(size_t);
+    void *ha, *hb;
+    char *a, *b;
+
+    ha = dlopen(liba, RTLD_NOW | RTLD_LOCAL);
+    fa = (ha != NULL) ? (void*(*)(size_t))dlsym(ha, "caller_lib_alloc") :
+                        NULL;
+    CHECK(fa != NULL, "dlclose: %s loaded", liba);
+    if (fa == NULL) {
+        return;
+    }
+    a = fa(4 * T);
+    CHECK(a && in_host(a), "dlclose: a large malloc in the first library "
+          "(not in P2PMEM_CALLERS): host memory");
+    free(a);
+    dlclose(ha);
+
+    hb = dlopen(libb, RTLD_NOW | RTLD_LOCAL);
+    fb = (hb != NULL) ? (void*(*)(size_t))dlsym(hb, "caller_lib_alloc") :
+                        NULL;
+    CHECK(fb != NULL, "dlclose: %s loaded%s", libb, (fb == fa) ?
+          " where the first one was" : "");
+    if (fb == NULL) {
+        return;
+    }
+    b = fb(4 * T);
+    CHECK(b && in_p2p(b), "dlclose: a large malloc in the second library "
+          "(in P2PMEM_CALLERS): p2pmem");
+    free(b);
+    dlclose(hb);
+}
+
+/* An impossible size: NULL and ENOMEM, and p2pmem still works after. */
+static void test_huge(void)
+{
+    volatile size_t huge = SIZE_MAX / 2;
+    char *p, *q;
+
+    errno = 0;
+    p     = malloc(huge);
+    CHECK(p == NULL && errno == ENOMEM, "huge: malloc(SIZE_MAX/2) is NULL "
+          "with ENOMEM");
+    free(p);
+    q = malloc(4 * T);
+    CHECK(q != NULL, "huge: a large malloc afterwards works (%s)",
+          (q == NULL) ? "NULL" : in_p2p(q) ? "p2pmem" : "host memory");
+    if (q != NULL) {
+        fill(q, 4 * T, 31);
+        CHECK(same(q, 4 * T, 31), "huge: and holds its data");
+    }
+    free(q);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = (argc > 1) ? argv[1] : "functions";
@@ -676,10 +739,14 @@ int main(int argc, char **argv)
         test_daemon(argv[2]);
     } else if (!strcmp(mode, "readonly")) {
         test_readonly();
+    } else if (!strcmp(mode, "dlclose") && (argc > 3)) {
+        test_dlclose(argv[2], argv[3]);
+    } else if (!strcmp(mode, "huge")) {
+        test_huge();
     } else {
         printf("FAIL: unknown mode '%s' (functions, threads, exhaust, host, "
                "flush, fill[-api][-keep], zero[-api], stdio, daemon FILE, "
-               "readonly)\n", mode);
+               "readonly, dlclose LIBA LIBB, huge)\n", mode);
         ++failed;
     }
     printf("%d passed, %d failed\n", passed, failed);
