@@ -144,13 +144,14 @@ int ucs_p2pmem_callers_want(const ucs_p2pmem_callers_t *c, const char *name,
     return want;
 }
 
-static const char *parse_hex(const char *p, uint64_t *value)
+static const char *parse_hex(const char *p, const char *end,
+                             uint64_t *value)
 {
     const char *start = p;
     uint64_t v        = 0;
     int d;
 
-    for (;; ++p) {
+    for (; p < end; ++p) {
         d = ((*p >= '0') && (*p <= '9')) ? (*p - '0') :
             ((*p >= 'a') && (*p <= 'f')) ? (*p - 'a' + 10) : -1;
         if (d < 0) {
@@ -165,7 +166,8 @@ static const char *parse_hex(const char *p, uint64_t *value)
     return (p == start) ? NULL : p;
 }
 
-/* One field of non-spaces after exactly one space. */
+/* One field after exactly one space: offset (hex), device (hex:hex) or
+ * inode (decimal), so only hex digits and ':'. */
 static const char *skip_field(const char *p, const char *end)
 {
     const char *start;
@@ -175,6 +177,10 @@ static const char *skip_field(const char *p, const char *end)
     }
     start = ++p;
     while ((p < end) && (*p != ' ')) {
+        if (!(((*p >= '0') && (*p <= '9')) || ((*p >= 'a') && (*p <= 'f')) ||
+              (*p == ':'))) {
+            return NULL;
+        }
         ++p;
     }
     return (p == start) ? NULL : p;
@@ -191,9 +197,9 @@ int ucs_p2pmem_parse_maps_line(const char *line, size_t len,
         --end;
     }
     if ((memchr(line, '\0', (size_t)(end - line)) != NULL) ||
-        ((p = parse_hex(line, &e->start)) == NULL) || (*p != '-') ||
-        ((p = parse_hex(p + 1, &e->end)) == NULL) || (e->end < e->start) ||
-        (p >= end) || (*p != ' ')) {
+        ((p = parse_hex(line, end, &e->start)) == NULL) || (p >= end) ||
+        (*p != '-') || ((p = parse_hex(p + 1, end, &e->end)) == NULL) ||
+        (e->end < e->start) || (p >= end) || (*p != ' ')) {
         return -EINVAL;
     }
     /* "rwxp": four characters */
