@@ -189,7 +189,7 @@ static void json_string(const char *s)
  * so that several fit in one printf. */
 static const char *safe(const char *s)
 {
-    static char bufs[6][2048];
+    static char bufs[6][16384]; /* a 4096-byte path, every byte \xXX */
     static unsigned next;
     char *buf = bufs[next++ % 6];
 
