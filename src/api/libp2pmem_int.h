@@ -23,6 +23,7 @@ typedef struct p2pmem_block {
     void     *map_base;  /* the provider mapping holding it */
     size_t    map_len;
     pid_t     owner;     /* the process that mapped it (fork shares it) */
+    unsigned long forks; /* the owner's fork() count when it went live */
     /* in the preload's reuse cache (not in the index): newest first */
     struct p2pmem_block *cache_next, *cache_prev;
 } p2pmem_block_t;
@@ -62,7 +63,9 @@ P2PMEM_HIDDEN void p2pmem_cache_stats(size_t *bytes, size_t *blocks,
                                       unsigned long *hits);
 
 /* The exit handler (also a destructor; runs once): cached blocks go back
- * to the device, live blocks are cleared when scrubbing is on. */
+ * to the device, cleared when scrubbing is on. Live blocks are left alone:
+ * stdio buffers, later destructors and children after fork() still use
+ * them (the kernel's clearing patch covers what they leave behind). */
 P2PMEM_HIDDEN void p2pmem_fini(void);
 
 /* 1 when P2PMEM_SCRUB is on (the default). */
@@ -70,6 +73,10 @@ P2PMEM_HIDDEN int p2pmem_scrub_enabled(void);
 
 /* P2PMEM_VERBOSE, parsed once for both libraries. */
 P2PMEM_HIDDEN int p2pmem_verbose(void);
+
+/* "rank R, pid P" under MPI (OMPI_COMM_WORLD_RANK, PMIX_RANK), else
+ * "pid P", in buf; returns buf. For lines two processes may both print. */
+P2PMEM_HIDDEN const char *p2pmem_who(char *buf, size_t len);
 
 /* Write a message to stderr without allocating memory. */
 P2PMEM_HIDDEN void p2pmem_print(const char *fmt, ...)

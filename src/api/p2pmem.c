@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define P2PMEM_API  __attribute__((visibility("default")))
@@ -55,6 +56,10 @@ static ucs_p2pmem_once_t reported[KIND_MAX];
  * kernels without the clearing patch hand it to the next user as is */
 static int scrub = 1;
 static int finished;             /* the exit handler has run */
+/* fork() calls of this process (under both locks): a block that went live
+ * before the last one is shared with a child that may still use it */
+static unsigned long forks;
+static ucs_p2pmem_once_t noted_unwritable;
 
 /* Reuse cache (the preload enables it): freed blocks stay mapped, newest
  * first, under alloc_lock. A block serves a request of its own size down
@@ -65,8 +70,6 @@ static size_t cache_cap = SIZE_MAX; /* a quarter of the selected pools */
 static size_t cache_bytes, cache_count;
 static unsigned long cache_hits;
 static p2pmem_block_t *cache_head, *cache_tail;
-/* live blocks (under index_lock), cleared at exit */
-static p2pmem_block_t *live_head;
 
 void p2pmem_print(const char *fmt, ...)
 {
@@ -90,14 +93,37 @@ void p2pmem_print(const char *fmt, ...)
     }
 }
 
+const char *p2pmem_who(char *buf, size_t len)
+{
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+
+    if ((rank == NULL) || (rank[0] == '\0')) {
+        rank = getenv("PMIX_RANK");
+    }
+    if ((rank != NULL) && (rank[0] != '\0') &&
+        (strspn(rank, "0123456789") == strlen(rank)) && (strlen(rank) < 12)) {
+        snprintf(buf, len, "rank %s, pid %d", rank, (int)getpid());
+    } else {
+        snprintf(buf, len, "pid %d", (int)getpid());
+    }
+    return buf;
+}
+
 static void report_cb(void *arg, ucs_p2pmem_log_level_t level,
                       const char *message)
 {
-    if ((level != UCS_P2PMEM_LOG_DEBUG) || verbose) {
-        p2pmem_print("libp2pmem: %s%s", (level == UCS_P2PMEM_LOG_ERROR) ?
-                     "error: " : (level == UCS_P2PMEM_LOG_WARN) ?
-                     "warning: " : "", message);
+    char id[48];
+
+    if (level == UCS_P2PMEM_LOG_DEBUG) {
+        /* P2PMEM_VERBOSE: named by process, as every rank prints them */
+        if (verbose) {
+            p2pmem_print("libp2pmem: %s: %s", p2pmem_who(id, sizeof(id)),
+                         message);
+        }
+        return;
     }
+    p2pmem_print("libp2pmem: %s%s", (level == UCS_P2PMEM_LOG_ERROR) ?
+                 "error: " : "warning: ", message);
 }
 
 static void atfork_prepare(void)
@@ -108,6 +134,7 @@ static void atfork_prepare(void)
 
 static void atfork_parent(void)
 {
+    ++forks;
     pthread_rwlock_unlock(&index_lock);
     pthread_mutex_unlock(&alloc_lock);
 }
@@ -267,12 +294,32 @@ static void *map_from_providers(size_t length, unsigned *index, int *err)
     return r.address;
 }
 
-/* Clear a block that leaves this process for the device pool. After
- * fork() a child shares its parent's blocks: only the owner clears. */
+/* Only this process maps a live block: it mapped it and has not forked
+ * since. Else a child (or the parent) may still use it: it is neither
+ * cleared nor kept for reuse, only unmapped, and the pages go back to the
+ * pool when the last process unmaps them (uncleared without the kernel's
+ * clearing patch). */
+static int block_private(const p2pmem_block_t *block)
+{
+    return (block->owner == getpid()) && (block->forks == forks);
+}
+
+/* Clear a block that leaves this process for the device pool: a freed
+ * block nobody else maps, or one from the reuse cache (freed, so no other
+ * process may use it either). */
 static void scrub_block(const p2pmem_block_t *block)
 {
-    if (scrub && (block->owner == getpid())) {
-        ucs_p2pmem_scrub(block->map_base, block->map_len);
+    int ret;
+
+    if (!scrub || (block->owner != getpid())) {
+        return;
+    }
+    ret = ucs_p2pmem_scrub(block->map_base, block->map_len);
+    if ((ret != 0) && ucs_p2pmem_once(&noted_unwritable)) {
+        p2pmem_print("libp2pmem: warning: a freed block at %p (%zu bytes) "
+                     "could not be made writable to clear it (%s); it goes "
+                     "back to the device uncleared", block->map_base,
+                     block->map_len, strerror(-ret));
     }
 }
 
@@ -398,26 +445,18 @@ int p2pmem_scrub_enabled(void)
     return scrub;
 }
 
-/* At exit: cached blocks go back to the device, live ones are cleared
- * (the kernel returns them to the pool as they are). Later frees return
- * memory at once. */
+/* At exit: cached blocks go back to the device (cleared); later frees
+ * return memory at once. Live blocks are not cleared here: this runs
+ * before stdio flushes its buffers and before other destructors, and a
+ * child may share them, so clearing would destroy data still in use. The
+ * kernel's clearing patch (kernel-patches/) covers what exit leaves. */
 __attribute__((destructor)) void p2pmem_fini(void)
 {
-    p2pmem_block_t *b;
-
     if (!initialized || finished) {
         return;
     }
     finished = 1;
     p2pmem_cache_enable(0);
-    if (!scrub) {
-        return;
-    }
-    pthread_rwlock_rdlock(&index_lock);
-    for (b = live_head; b != NULL; b = b->cache_next) {
-        scrub_block(b);
-    }
-    pthread_rwlock_unlock(&index_lock);
 }
 
 P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
@@ -454,11 +493,14 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
         pthread_mutex_unlock(&alloc_lock);
         pthread_rwlock_wrlock(&index_lock);
         if (p2pmem_index_insert(reused) == 0) {
-            list_add(&live_head, NULL, reused);
+            reused->forks = forks;
             pthread_rwlock_unlock(&index_lock);
             if (verbose) {
-                p2pmem_print("libp2pmem: %zu bytes at %p reused (freed "
-                             "before, kept mapped)", size,
+                char id[48];
+
+                p2pmem_print("libp2pmem: %s: %zu bytes at %p reused (freed "
+                             "before, kept mapped)",
+                             p2pmem_who(id, sizeof(id)), size,
                              (void*)reused->start);
             }
             return (void*)reused->start;
@@ -497,11 +539,10 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
                           ~(uintptr_t)(alignment - 1);
         block->size     = map_len - (block->start - (uintptr_t)address);
         block->owner    = getpid();
+        block->forks    = forks;
         if (p2pmem_index_insert(block) != 0) {
             p2pmem_index_block_put(block);
             block = NULL;
-        } else {
-            list_add(&live_head, NULL, block);
         }
     }
     pthread_rwlock_unlock(&index_lock);
@@ -516,8 +557,11 @@ P2PMEM_API void *p2pmem_alloc_ex(size_t size, size_t alignment, unsigned flags)
     }
 
     if (verbose) {
-        p2pmem_print("libp2pmem: %zu bytes at %p from %s%s", size,
-                     (void*)block->start, ctx.providers[index].p->name,
+        char id[48];
+
+        p2pmem_print("libp2pmem: %s: %zu bytes at %p from %s%s",
+                     p2pmem_who(id, sizeof(id)), size, (void*)block->start,
+                     ctx.providers[index].p->name,
                      ctx.providers[index].p->emulated ? " (emulated)" : "");
     }
     return (void*)block->start;
@@ -533,7 +577,7 @@ int p2pmem_release(void *ptr)
     p2pmem_block_t *block;
     void *map_base;
     size_t map_len;
-    int cached = 0;
+    int cached = 0, private;
 
     pthread_rwlock_wrlock(&index_lock);
     block = p2pmem_index_lookup((uintptr_t)ptr);
@@ -543,15 +587,16 @@ int p2pmem_release(void *ptr)
     }
     map_base = block->map_base;
     map_len  = block->map_len;
+    private  = block_private(block);
     p2pmem_index_remove(block);
-    list_del(&live_head, NULL, block);
     pthread_rwlock_unlock(&index_lock);
 
     /* under alloc_lock like the mapping, so that fork() (which takes it
-     * first) never copies a process in the middle of either */
+     * first) never copies a process in the middle of either. A block the
+     * program made read-only is reused only once writable again. */
     pthread_mutex_lock(&alloc_lock);
-    if ((map_len <= cache_limit) && (map_len <= cache_cap) &&
-        (block->owner == getpid())) {
+    if (private && (map_len <= cache_limit) && (map_len <= cache_cap) &&
+        (mprotect(map_base, map_len, PROT_READ | PROT_WRITE) == 0)) {
         /* kept mapped in this process: nobody else can read it, so it is
          * cleared only when it goes back to the device */
         list_add(&cache_head, &cache_tail, block);
@@ -565,7 +610,9 @@ int p2pmem_release(void *ptr)
         pthread_mutex_unlock(&alloc_lock);
     } else {
         pthread_mutex_unlock(&alloc_lock);
-        scrub_block(block);
+        if (private) {
+            scrub_block(block);
+        }
         pthread_mutex_lock(&alloc_lock);
         give_back(map_base, map_len);
         pthread_mutex_unlock(&alloc_lock);
@@ -574,8 +621,12 @@ int p2pmem_release(void *ptr)
         pthread_rwlock_unlock(&index_lock);
     }
     if (verbose) {
-        p2pmem_print("libp2pmem: freed %zu bytes at %p%s", map_len, ptr,
-                     cached ? " (kept for reuse)" : "");
+        char id[48];
+
+        p2pmem_print("libp2pmem: %s: freed %zu bytes at %p%s",
+                     p2pmem_who(id, sizeof(id)), map_len, ptr,
+                     cached ? " (kept for reuse)" : private ? "" :
+                     " (shared by fork: not cleared)");
     }
     return 0;
 }

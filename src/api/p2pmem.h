@@ -12,9 +12,11 @@
  * The pointers are ordinary process memory: pass them to MPI, UCX or verbs
  * as send/receive buffers. The contents of fresh device memory are not
  * defined (the kernel does not clear it); clear it if you need zeros.
- * Freed blocks are cleared before they go back to the device, and blocks
- * still allocated at exit are cleared then (P2PMEM_SCRUB=n turns both
- * off); a process that is killed leaves its data in the device.
+ * Freed blocks are cleared before they go back to the device (P2PMEM_SCRUB=n
+ * turns it off). Blocks still allocated at exit or exec, blocks shared with
+ * a child by fork(), and everything a killed process held are not cleared
+ * by the library (they may still be in use); a kernel with the clearing
+ * patch of ucx-p2pmem's kernel-patches/ clears them.
  *
  * Compile and link:  cc app.c $(pkg-config --cflags --libs p2pmem)
  * All functions are thread-safe.

@@ -33,6 +33,8 @@
 #include <ucs/p2pmem_sys.h>
 
 #include <dlfcn.h>
+#include <link.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -81,7 +83,12 @@ static struct {
     unsigned long caller_allocs, caller_bytes;
 } stats;
 
-enum { WARN_NOMEM, WARN_NODEV, WARN_OTHER, WARN_MAX };
+/* causes of a host fallback, each explained once with its fix; HOST: the
+ * host allocation failed as well */
+enum {
+    WARN_NOMEM, WARN_NODEV, WARN_ACCESS, WARN_SIZE, WARN_OTHER, WARN_HOST,
+    WARN_MAX
+};
 static ucs_p2pmem_once_t warned[WARN_MAX];
 
 #define COUNT(_field, _n) \
@@ -95,23 +102,20 @@ static ucs_p2pmem_once_t warned[WARN_MAX];
  * stay in host memory, where they are cheaper and leave the small device
  * pools to the buffers the application passes to the NIC. The object of a
  * return address comes from the executable ranges of /proc/self/maps, read
- * again only when an address falls outside every known range (dlopen). */
-#define MAX_RULES   32
+ * again whenever the loader's counts of objects added and removed change
+ * (dlopen, dlclose), so an object loaded where another was is never taken
+ * for it. Objects are matched against the rules once, when first seen,
+ * under scan_lock; allocations only look up a range under callers_lock. */
 #define MAX_OBJECTS 256
 #define MAX_RANGES  2048
-#define MAX_NAME    96
-
-typedef struct {
-    char pattern[MAX_NAME];
-    int  include;
-} rule_t;
+#define MAX_NAME    UCS_P2PMEM_CALLER_NAME_MAX
 
 typedef struct {
     char          name[MAX_NAME]; /* file name without directories */
     int           is_main;
     int           want;
     int           reported;
-    unsigned long allocs, bytes;  /* sent to host memory */
+    unsigned long allocs, bytes;  /* sent to host memory (atomic) */
 } object_t;
 
 typedef struct {
@@ -119,112 +123,21 @@ typedef struct {
     unsigned  obj;
 } range_t;
 
-static rule_t rules[MAX_RULES];
-static unsigned num_rules;
+static ucs_p2pmem_callers_t callers;
 static int callers_all;                  /* no rule excludes anything */
 static char callers_spec[256] = DEFAULT_CALLERS;
+/* appended under scan_lock; an entry is complete before a range names it */
 static object_t objects[MAX_OBJECTS];    /* 0: code outside any file */
 static unsigned num_objects;
-static range_t ranges[MAX_RANGES];
-static unsigned num_ranges;
-static uintptr_t unknown_pages[16];      /* not in maps even after a rescan */
-static unsigned unknown_next;
+/* two tables: lookups use ranges[cur] while a rescan fills the other */
+static range_t ranges[2][MAX_RANGES];
+static unsigned num_ranges[2];
+static unsigned cur;
+static int scanned;                      /* ranges[cur] is filled */
+static unsigned long long seen_adds, seen_subs;
 static char exe_path[PATH_MAX];
+static pthread_mutex_t scan_lock    = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t callers_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* shell-style pattern with * and ? */
-static int glob_match(const char *p, const char *s)
-{
-    for (; *p != '\0'; ++p, ++s) {
-        if (*p == '*') {
-            for (;; ++s) {
-                if (glob_match(p + 1, s)) {
-                    return 1;
-                }
-                if (*s == '\0') {
-                    return 0;
-                }
-            }
-        }
-        if ((*s == '\0') || ((*p != '?') && (*p != *s))) {
-            return 0;
-        }
-    }
-    return *s == '\0';
-}
-
-static int rules_want(const char *name, int is_main)
-{
-    int want = 0;
-    unsigned i;
-
-    /* the last rule that matches decides */
-    for (i = 0; i < num_rules; ++i) {
-        if (!strcmp(rules[i].pattern, "main") ? is_main :
-            glob_match(rules[i].pattern, name)) {
-            want = rules[i].include;
-        }
-    }
-    return want;
-}
-
-/* Parse P2PMEM_CALLERS; -1 with the bad token in bad on error. */
-static int parse_callers(const char *spec, char *bad, size_t bad_len)
-{
-    const char *p = spec, *end;
-    size_t len;
-    int include;
-
-    num_rules = 0;
-    while (*p != '\0') {
-        while ((*p == ' ') || (*p == ',')) {
-            ++p;
-        }
-        if (*p == '\0') {
-            break;
-        }
-        end = p + strcspn(p, ",");
-        len = (size_t)(end - p);
-        while ((len > 0) && (p[len - 1] == ' ')) {
-            --len;
-        }
-        include = (*p != '-');
-        if (!include) {
-            ++p;
-            --len;
-        }
-        if (len == 0) {
-            snprintf(bad, bad_len, "'-' without a name");
-            return -1;
-        } else if ((len >= MAX_NAME) || (num_rules == MAX_RULES)) {
-            snprintf(bad, bad_len, "more than %d entries or a name of %d "
-                     "characters or more", MAX_RULES, MAX_NAME);
-            return -1;
-        } else if ((memchr(p, '/', len) != NULL) ||
-                   (memchr(p, ' ', len) != NULL)) {
-            snprintf(bad, bad_len, "'%.*s' is not a file name (no "
-                     "directories or spaces)", (int)((len < 40) ? len : 40),
-                     p);
-            return -1;
-        }
-        if ((len == 3) && !strncmp(p, "all", 3)) {
-            p   = "*";
-            len = 1;
-        }
-        memcpy(rules[num_rules].pattern, p, len);
-        rules[num_rules].pattern[len] = '\0';
-        rules[num_rules].include      = include;
-        ++num_rules;
-        p = (*end == ',') ? end + 1 : end;
-    }
-    if (num_rules == 0) {
-        snprintf(bad, bad_len, "no entry");
-        return -1;
-    }
-    callers_all = (rules_want("", 0) && rules_want("", 1) &&
-                   !strchr(spec, '-'));
-    return 0;
-}
 
 static unsigned object_intern(const char *path, size_t len)
 {
@@ -258,69 +171,40 @@ static unsigned object_intern(const char *path, size_t len)
     memcpy(objects[num_objects].name, base, blen);
     objects[num_objects].name[blen] = '\0';
     objects[num_objects].is_main    = is_main;
-    objects[num_objects].want = rules_want(objects[num_objects].name, is_main);
+    objects[num_objects].want = ucs_p2pmem_callers_want(&callers,
+                                                        objects[num_objects].name,
+                                                        is_main);
     return num_objects++;
 }
 
-static void maps_line(const char *l)
+/* An executable range of one maps line into table t (n entries so far). */
+static void maps_line(const char *l, size_t len, range_t *t, unsigned *n)
 {
-    uintptr_t lo = 0, hi = 0;
-    const char *p = l, *path;
-    size_t len;
-    int field;
+    ucs_p2pmem_maps_entry_t e;
 
-    while (((*p >= '0') && (*p <= '9')) || ((*p >= 'a') && (*p <= 'f'))) {
-        lo = (lo << 4) | (uintptr_t)((*p <= '9') ? *p - '0' : *p - 'a' + 10);
-        ++p;
-    }
-    if (*p++ != '-') {
+    if ((ucs_p2pmem_parse_maps_line(l, len, &e) != 0) ||
+        (e.perms[2] != 'x') || (*n == MAX_RANGES)) {
         return;
     }
-    while (((*p >= '0') && (*p <= '9')) || ((*p >= 'a') && (*p <= 'f'))) {
-        hi = (hi << 4) | (uintptr_t)((*p <= '9') ? *p - '0' : *p - 'a' + 10);
-        ++p;
-    }
-    /* " perms offset dev inode   path" */
-    if ((*p != ' ') || (strlen(p) < 5) || (p[3] != 'x')) {
-        return;
-    }
-    for (field = 0; field < 4; ++field) {
-        while (*p == ' ') {
-            ++p;
-        }
-        while ((*p != ' ') && (*p != '\0')) {
-            ++p;
-        }
-    }
-    while (*p == ' ') {
-        ++p;
-    }
-    path = p;
-    len  = strlen(path);
-    if ((len > 10) && !strcmp(path + len - 10, " (deleted)")) {
-        len -= 10;
-    }
-    if ((path[0] == '[') || (num_ranges == MAX_RANGES)) {
-        len = 0; /* [vdso], anonymous code: no file to name */
-    }
-    if (num_ranges < MAX_RANGES) {
-        ranges[num_ranges].lo  = lo;
-        ranges[num_ranges].hi  = hi;
-        ranges[num_ranges].obj = object_intern(path, len);
-        ++num_ranges;
-    }
+    t[*n].lo  = (uintptr_t)e.start;
+    t[*n].hi  = (uintptr_t)e.end;
+    /* [vdso], anonymous code: no file to name */
+    t[*n].obj = ((e.path_len == 0) || (e.path[0] == '[')) ? 0 :
+                object_intern(e.path, e.path_len);
+    ++*n;
 }
 
-/* Read the executable ranges of /proc/self/maps, without malloc. */
-static void maps_scan(void)
+/* Read the executable ranges of /proc/self/maps into t, without malloc;
+ * scan_lock held. Returns how many, or -1 (reported) when it cannot. */
+static int maps_scan(range_t *t)
 {
     static char buf[8192], line[PATH_MAX + 256];
+    unsigned n  = 0;
     size_t used = 0;
-    ssize_t n, i;
+    ssize_t got, i;
     int fd;
 
-    num_ranges = 0;
-    fd         = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         /* without it no caller can be placed: say so, and place all */
         p2pmem_print(NAME ": error: cannot read /proc/self/maps (%s), so "
@@ -328,63 +212,85 @@ static void maps_scan(void)
                      "P2PMEM_CALLERS=%s is ignored and large allocations "
                      "from everywhere go to p2pmem. Mount /proc to use it",
                      strerror(errno), callers_spec);
-        callers_all = 1;
-        return;
+        __atomic_store_n(&callers_all, 1, __ATOMIC_RELAXED);
+        return -1;
     }
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        for (i = 0; i < n; ++i) {
+    while ((got = read(fd, buf, sizeof(buf))) > 0) {
+        for (i = 0; i < got; ++i) {
             if (buf[i] == '\n') {
-                line[used] = '\0';
-                maps_line(line);
+                maps_line(line, used, t, &n);
                 used = 0;
-            } else if (used < sizeof(line) - 1) {
+            } else if (used < sizeof(line)) {
                 line[used++] = buf[i];
             }
         }
     }
     close(fd);
+    return (int)n;
 }
 
-static int range_find(uintptr_t addr)
+static int loaded_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    unsigned lo = 0, hi = num_ranges, mid;
+    unsigned long long *counts = arg;
 
-    while (lo < hi) {
-        mid = (lo + hi) / 2;
-        if (addr < ranges[mid].lo) {
-            hi = mid;
-        } else if (addr >= ranges[mid].hi) {
-            lo = mid + 1;
-        } else {
-            return (int)mid;
-        }
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) +
+                sizeof(info->dlpi_subs)) {
+        counts[0] = info->dlpi_adds;
+        counts[1] = info->dlpi_subs;
     }
-    return -1;
+    return 1; /* the first object has them: stop */
 }
 
-/* The object whose code calls: callers_lock held. */
+/* Read the ranges again when objects were loaded or unloaded since. */
+static void ranges_refresh(void)
+{
+    unsigned long long counts[2] = {0, 0};
+    unsigned next;
+    int n;
+
+    dl_iterate_phdr(loaded_cb, counts);
+    if (__atomic_load_n(&scanned, __ATOMIC_ACQUIRE) &&
+        (__atomic_load_n(&seen_adds, __ATOMIC_RELAXED) == counts[0]) &&
+        (__atomic_load_n(&seen_subs, __ATOMIC_RELAXED) == counts[1])) {
+        return;
+    }
+    pthread_mutex_lock(&scan_lock);
+    if (!scanned || (seen_adds != counts[0]) || (seen_subs != counts[1])) {
+        next = scanned ? !cur : cur;
+        n    = maps_scan(ranges[next]);
+        pthread_mutex_lock(&callers_lock);
+        num_ranges[next] = (n > 0) ? (unsigned)n : 0;
+        cur              = next;
+        pthread_mutex_unlock(&callers_lock);
+        __atomic_store_n(&seen_adds, counts[0], __ATOMIC_RELAXED);
+        __atomic_store_n(&seen_subs, counts[1], __ATOMIC_RELAXED);
+        __atomic_store_n(&scanned, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&scan_lock);
+}
+
+/* The object whose code is at addr (0: none). */
 static unsigned caller_object(uintptr_t addr)
 {
-    uintptr_t page = addr & ~(uintptr_t)(page_size - 1);
-    unsigned i;
-    int r;
+    unsigned lo = 0, hi, mid, obj = 0;
+    const range_t *t;
 
-    r = range_find(addr);
-    if (r >= 0) {
-        return ranges[r].obj;
-    }
-    for (i = 0; i < 16; ++i) {
-        if (unknown_pages[i] == page) {
-            return 0;
+    pthread_mutex_lock(&callers_lock);
+    t  = ranges[cur];
+    hi = num_ranges[cur];
+    while (lo < hi) {
+        mid = (lo + hi) / 2;
+        if (addr < t[mid].lo) {
+            hi = mid;
+        } else if (addr >= t[mid].hi) {
+            lo = mid + 1;
+        } else {
+            obj = t[mid].obj;
+            break;
         }
     }
-    maps_scan(); /* loaded since the last look */
-    r = range_find(addr);
-    if (r >= 0) {
-        return ranges[r].obj;
-    }
-    unknown_pages[unknown_next++ % 16] = page;
-    return 0;
+    pthread_mutex_unlock(&callers_lock);
+    return obj;
 }
 
 /* May this large allocation, made by code at caller, be p2pmem? */
@@ -393,45 +299,49 @@ static int caller_wants(const void *caller, size_t size)
     int saved = in_p2pmem, want;
     object_t *o;
 
-    if (callers_all) {
+    if (__atomic_load_n(&callers_all, __ATOMIC_RELAXED)) {
         return 1;
     }
     in_p2pmem = 1; /* whatever open() or the like allocates: glibc's */
-    pthread_mutex_lock(&callers_lock);
+    ranges_refresh();
     o    = &objects[caller_object((uintptr_t)caller)];
-    want = o->want || callers_all; /* (set when maps cannot be read) */
+    /* (callers_all: set when maps cannot be read) */
+    want = o->want || __atomic_load_n(&callers_all, __ATOMIC_RELAXED);
     if (!want) {
-        ++o->allocs;
-        o->bytes += size;
-        if (verbose && !o->reported) {
-            o->reported = 1;
-            p2pmem_print(NAME ": allocations made by %s go to host memory "
-                         "(not in P2PMEM_CALLERS=%s); first: %zu bytes",
-                         o->name, callers_spec, size);
+        __atomic_fetch_add(&o->allocs, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&o->bytes, size, __ATOMIC_RELAXED);
+        if (verbose && !__atomic_exchange_n(&o->reported, 1,
+                                            __ATOMIC_RELAXED)) {
+            char id[48];
+
+            p2pmem_print(NAME ": %s: allocations made by %s go to host "
+                         "memory (not in P2PMEM_CALLERS=%s); first: %zu "
+                         "bytes", p2pmem_who(id, sizeof(id)), o->name,
+                         callers_spec, size);
         }
-    }
-    pthread_mutex_unlock(&callers_lock);
-    in_p2pmem = saved;
-    if (!want) {
         COUNT(caller_allocs, 1);
         COUNT(caller_bytes, size);
     }
+    in_p2pmem = saved;
     return want;
 }
 
 static void callers_prepare(void)
 {
+    pthread_mutex_lock(&scan_lock);
     pthread_mutex_lock(&callers_lock);
 }
 
 static void callers_parent(void)
 {
     pthread_mutex_unlock(&callers_lock);
+    pthread_mutex_unlock(&scan_lock);
 }
 
 static void callers_child(void)
 {
     pthread_mutex_init(&callers_lock, NULL);
+    pthread_mutex_init(&scan_lock, NULL);
 }
 
 static void configure(void)
@@ -478,7 +388,7 @@ static void configure(void)
         char bad[96];
 
         if ((strlen(v) >= sizeof(callers_spec)) ||
-            (parse_callers(v, bad, sizeof(bad)) != 0)) {
+            (ucs_p2pmem_callers_parse(v, &callers, bad, sizeof(bad)) != 0)) {
             p2pmem_print(NAME ": error: P2PMEM_CALLERS=%.200s: %s; give "
                          "comma-separated file names of code objects "
                          "(patterns with * and ?, 'main' for the program, "
@@ -486,17 +396,18 @@ static void configure(void)
                          "exclude it); using the default %s", v,
                          (strlen(v) >= sizeof(callers_spec)) ?
                          "too long" : bad, DEFAULT_CALLERS);
-            num_rules = 0;
+            callers.count = 0;
         } else {
             strcpy(callers_spec, v);
         }
     }
-    if (num_rules == 0) {
-        parse_callers(DEFAULT_CALLERS, NULL, 0);
+    if (callers.count == 0) {
+        ucs_p2pmem_callers_parse(DEFAULT_CALLERS, &callers, NULL, 0);
     }
+    callers_all = callers.all;
     /* objects[0]: code in no file (JIT, vdso) */
     strcpy(objects[0].name, "[no file]");
-    objects[0].want = rules_want("", 0) && callers_all;
+    objects[0].want = callers.all;
     num_objects     = 1;
     if (readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1) < 0) {
         exe_path[0] = '\0';
@@ -521,10 +432,13 @@ static void configure(void)
     in_p2pmem        = 0;
 
     if (verbose) {
-        p2pmem_print(NAME ": allocations of %zu bytes and more from p2pmem, "
-                     "when made by P2PMEM_CALLERS=%s; up to %zu bytes of freed "
-                     "blocks kept for reuse; blocks %scleared before they go "
-                     "back to the device", threshold, callers_spec,
+        char id[48];
+
+        p2pmem_print(NAME ": %s: allocations of %zu bytes and more from "
+                     "p2pmem, when made by P2PMEM_CALLERS=%s; up to %zu bytes "
+                     "of freed blocks kept for reuse; freed blocks %scleared "
+                     "before they go back to the device",
+                     p2pmem_who(id, sizeof(id)), threshold, callers_spec,
                      cache_size, scrub ? "" : "NOT ");
     }
 
@@ -547,31 +461,66 @@ static inline int want_p2p(size_t size, const void *caller)
            caller_wants(caller, size);
 }
 
-static void warn_fallback(int err, size_t size)
+/* Why p2pmem could not serve size bytes (err from p2pmem_alloc_ex). */
+static const char *fallback_reason(int err, size_t size, char *buf,
+                                   size_t len)
+{
+    if (err == EINVAL) {
+        /* size >= threshold > 0 and a valid alignment: only the size */
+        snprintf(buf, len, "%zu bytes are more than P2PDMA memory can map",
+                 size);
+        return buf;
+    }
+    return p2pmem_failure_text(err, buf, len);
+}
+
+/* A large allocation p2pmem could not serve (err) came from the host:
+ * host is the result, NULL if the host failed too. Counted, and the first
+ * of each cause explained; returns host. */
+static void *fallback(int err, size_t size, void *host)
 {
     char text[512];
     int kind = (err == ENOMEM) ? WARN_NOMEM :
-               (err == ENODEV) ? WARN_NODEV : WARN_OTHER;
+               (err == ENODEV) ? WARN_NODEV :
+               ((err == EACCES) || (err == EPERM)) ? WARN_ACCESS :
+               ((err == EINVAL) || (err == EFBIG)) ? WARN_SIZE : WARN_OTHER;
 
-    if (!ucs_p2pmem_once(&warned[kind])) {
-        return;
+    if (host == NULL) {
+        /* not a fallback: say what failed, and keep the cause's own
+         * message for an allocation the host can serve */
+        if (ucs_p2pmem_once(&warned[WARN_HOST])) {
+            p2pmem_print(NAME ": error: an allocation of %zu bytes failed: "
+                         "not from p2pmem (%s) and not from host memory "
+                         "either (glibc's malloc failed: %s); the program "
+                         "gets NULL. Further such failures are not reported",
+                         size, fallback_reason(err, size, text, sizeof(text)),
+                         strerror(ENOMEM));
+        }
+        errno = ENOMEM;
+        return NULL;
     }
-    p2pmem_print(NAME ": warning: %zu bytes from host memory instead of "
-                 "p2pmem: %s. Allocations of %zu bytes and more fall back to "
-                 "host memory without further warnings%s", size,
-                 p2pmem_failure_text(err, text, sizeof(text)), threshold,
-                 stats_enabled ? "" : " (P2PMEM_STATS=1 counts them)");
+    COUNT(fallback_allocs, 1);
+    COUNT(fallback_bytes, size);
+    if (ucs_p2pmem_once(&warned[kind])) {
+        p2pmem_print(NAME ": warning: %zu bytes from host memory instead of "
+                     "p2pmem: %s. Later allocations that fall back to host "
+                     "memory for this reason are not reported%s; p2pmem "
+                     "still serves those it can", size,
+                     fallback_reason(err, size, text, sizeof(text)),
+                     stats_enabled ? "" : " (P2PMEM_STATS=1 counts them)");
+    }
+    return host;
 }
 
-/* A block from p2pmem, or NULL (counted and explained once) if none. */
-static void *p2p_alloc(size_t size, size_t alignment)
+/* A block from p2pmem, or NULL with the reason in *err. */
+static void *p2p_alloc(size_t size, size_t alignment, int *err)
 {
-    int saved = errno, err;
+    int saved = errno;
     void *ptr;
 
     in_p2pmem = 1;
     ptr       = p2pmem_alloc_ex(size, alignment, P2PMEM_ALLOC_QUIET);
-    err       = errno;
+    *err      = errno;
     in_p2pmem = 0;
     errno     = saved;
 
@@ -580,13 +529,9 @@ static void *p2p_alloc(size_t size, size_t alignment)
         COUNT(p2p_bytes, size);
         return ptr;
     }
-
-    if (err == ENODEV) {
+    if (*err == ENODEV) {
         __atomic_store_n(&p2p_off, 1, __ATOMIC_RELAXED);
     }
-    warn_fallback(err, size);
-    COUNT(fallback_allocs, 1);
-    COUNT(fallback_bytes, size);
     return NULL;
 }
 
@@ -611,18 +556,20 @@ static void *host_alloc(size_t size, size_t alignment)
 static void *alloc_common(size_t size, size_t alignment, const void *caller)
 {
     void *ptr;
+    int err;
 
     if (in_p2pmem) {
         return (alignment != 0) ? __libc_memalign(alignment, size) :
                                   __libc_malloc(size);
     }
     if (want_p2p(size, caller)) {
-        ptr = p2p_alloc(size, alignment);
+        ptr = p2p_alloc(size, alignment, &err);
         if (ptr != NULL) {
             return ptr;
         }
-        return (alignment != 0) ? __libc_memalign(alignment, size) :
-                                  __libc_malloc(size);
+        return fallback(err, size, (alignment != 0) ?
+                                   __libc_memalign(alignment, size) :
+                                   __libc_malloc(size));
     }
     return host_alloc(size, alignment);
 }
@@ -656,6 +603,7 @@ EXPORT void *calloc(size_t n, size_t size)
 {
     size_t total;
     void *ptr;
+    int err;
 
     if (__builtin_mul_overflow(n, size, &total)) {
         errno = ENOMEM;
@@ -665,14 +613,14 @@ EXPORT void *calloc(size_t n, size_t size)
         return __libc_calloc(n, size);
     }
     if (want_p2p(total, __builtin_return_address(0))) {
-        ptr = p2p_alloc(total, 0);
+        ptr = p2p_alloc(total, 0, &err);
         if (ptr != NULL) {
             /* the kernel does not clear device memory, and a reused block
              * holds what was freed */
             memset(ptr, 0, total);
             return ptr;
         }
-        return __libc_calloc(n, size);
+        return fallback(err, total, __libc_calloc(n, size));
     }
     if (stats_enabled) {
         COUNT(host_allocs, 1);
@@ -684,6 +632,7 @@ static void *realloc_common(void *ptr, size_t size, const void *caller)
 {
     size_t old;
     void *new;
+    int err = 0, tried;
 
     if (ptr == NULL) {
         if (size < __atomic_load_n(&fast_below, __ATOMIC_RELAXED)) {
@@ -705,10 +654,14 @@ static void *realloc_common(void *ptr, size_t size, const void *caller)
         if ((size <= old) && (size >= old / 2) && (size >= threshold)) {
             return ptr;
         }
-        new = want_p2p(size, caller) ? p2p_alloc(size, 0) : NULL;
+        tried = want_p2p(size, caller);
+        new   = tried ? p2p_alloc(size, 0, &err) : NULL;
         if (new == NULL) {
             new = (size >= threshold) ? __libc_malloc(size) :
                                         host_alloc(size, 0);
+            if (tried) {
+                new = fallback(err, size, new);
+            }
         }
         if (new == NULL) {
             errno = ENOMEM;
@@ -721,13 +674,14 @@ static void *realloc_common(void *ptr, size_t size, const void *caller)
     }
 
     if (want_p2p(size, caller)) {
-        new = p2p_alloc(size, 0);
+        new = p2p_alloc(size, 0, &err);
         if (new != NULL) {
             old = libc_usable_size(ptr);
             memcpy(new, ptr, (size < old) ? size : old);
             __libc_free(ptr);
             return new;
         }
+        return fallback(err, size, __libc_realloc(ptr, size));
     }
     return __libc_realloc(ptr, size);
 }
@@ -829,22 +783,6 @@ EXPORT size_t malloc_usable_size(void *ptr)
     return libc_usable_size(ptr);
 }
 
-/* "rank R, pid P" under MPI, else "pid P" */
-static void who(char *buf, size_t len)
-{
-    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
-
-    if ((rank == NULL) || (rank[0] == '\0')) {
-        rank = getenv("PMIX_RANK");
-    }
-    if ((rank != NULL) && (rank[0] != '\0') &&
-        (strspn(rank, "0123456789") == strlen(rank)) && (strlen(rank) < 12)) {
-        snprintf(buf, len, "rank %s, pid %d", rank, (int)getpid());
-    } else {
-        snprintf(buf, len, "pid %d", (int)getpid());
-    }
-}
-
 __attribute__((destructor)) static void print_stats(void)
 {
     char buf[4096], id[48];
@@ -859,7 +797,7 @@ __attribute__((destructor)) static void print_stats(void)
     if (!stats_enabled) {
         return;
     }
-    who(id, sizeof(id));
+    p2pmem_who(id, sizeof(id));
     n = snprintf(buf, sizeof(buf), NAME ": stats: %s: threshold %zu bytes; "
                  "p2pmem: %lu allocations %lu bytes, %lu freed, %zu live, "
                  "%lu reused; host fallback: %lu allocations %lu bytes; "

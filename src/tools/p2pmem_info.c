@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -33,12 +34,15 @@
 
 #define PROG "p2pmem-info"
 #define WATCH_MAX_SECONDS 86400.0
+/* each report scans sysfs and, with --procs, every process's maps */
+#define WATCH_MIN_SECONDS 0.1
 
 typedef struct {
     int         pid;
     unsigned    uid;
     char        user[64];
-    char        command[64];
+    char        command[64];   /* comm: 15 bytes, any of them */
+    size_t      command_len;
     uint64_t    bytes;
     unsigned    mappings;
 } holder_t;
@@ -90,7 +94,8 @@ static void usage(FILE *f)
           "                       provider (pid, user, command, bytes), from\n"
           "                       /proc/PID/maps of the processes you may inspect\n"
           "  -j, --json           one JSON object per report (one line each)\n"
-          "  -w, --watch SECONDS  report again every SECONDS (e.g. 2 or 0.5)\n"
+          "  -w, --watch SECONDS  report again every SECONDS (e.g. 2 or 0.5; at\n"
+          "                       least 0.1)\n"
           "  -c, --count COUNT    with -w: stop after COUNT reports\n"
           "  -h, --help           this text\n"
           "  -V, --version        the version\n"
@@ -150,21 +155,58 @@ static void format_path(const ucs_p2pmem_pci_path_t *path, char *buf,
     }
 }
 
+/* Strings from /proc, sysfs, passwd or the environment, as printed: no
+ * control character reaches the terminal, JSON stays valid UTF-8 (the
+ * escaping is src/ucs's, fuzzed). */
+static void print_escaped(const char *s, size_t len, int json)
+{
+    char small[256], *buf = small;
+    size_t need = ucs_p2pmem_escape(s, len, json, small, sizeof(small));
+
+    if (need >= sizeof(small)) {
+        buf = xcalloc(need + 1, 1);
+        ucs_p2pmem_escape(s, len, json, buf, need + 1);
+    }
+    fputs(buf, stdout);
+    if (buf != small) {
+        free(buf);
+    }
+}
+
+static void json_string_len(const char *s, size_t len)
+{
+    putchar('"');
+    print_escaped(s, len, 1);
+    putchar('"');
+}
+
 static void json_string(const char *s)
 {
-    const unsigned char *p;
+    json_string_len(s, strlen(s));
+}
 
-    putchar('"');
-    for (p = (const unsigned char*)s; *p != '\0'; ++p) {
-        if ((*p == '"') || (*p == '\\')) {
-            printf("\\%c", *p);
-        } else if ((*p < 0x20) || (*p == 0x7f)) {
-            printf("\\u%04x", *p);
-        } else {
-            putchar(*p);
-        }
+/* A string for a text line: escaped into one of a few rotating buffers,
+ * so that several fit in one printf. */
+static const char *safe(const char *s)
+{
+    static char bufs[6][16384]; /* a 4096-byte path, every byte \xXX */
+    static unsigned next;
+    char *buf = bufs[next++ % 6];
+
+    ucs_p2pmem_escape(s, strlen(s), 0, buf, sizeof(bufs[0]));
+    return buf;
+}
+
+/* The same, padded to width columns (printf pads by bytes). */
+static void print_padded(const char *s, size_t len, int width)
+{
+    char buf[512];
+    size_t n = ucs_p2pmem_escape(s, len, 0, buf, sizeof(buf));
+
+    fputs(buf, stdout);
+    for (; (int)n < width; ++n) {
+        putchar(' ');
     }
-    putchar('"');
 }
 
 /* Strict "SECONDS": a positive decimal number, optionally with a fraction. */
@@ -192,7 +234,7 @@ static int parse_seconds(const char *s, double *value)
         (*value > WATCH_MAX_SECONDS)) {
         return -EINVAL;
     }
-    return 0;
+    return (*value < WATCH_MIN_SECONDS) ? -ERANGE : 0;
 }
 
 static int parse_count(const char *s, long *value)
@@ -209,31 +251,41 @@ static int parse_count(const char *s, long *value)
 
 /* ---- /proc: who holds provider memory ---- */
 
-static void read_small(const char *path, char *buf, size_t len)
+/* A whole small file of the process directory dirfd, without its final
+ * newline: comm may hold any byte, a newline included. Returns the length,
+ * or -1 (the process is gone, or hidden). */
+static long read_small(int dirfd, const char *name, char *buf, size_t len)
 {
-    FILE *f = fopen(path, "r");
+    ssize_t n, total = 0;
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 
-    buf[0] = '\0';
-    if (f == NULL) {
-        return;
+    if (fd < 0) {
+        return -1;
     }
-    if (fgets(buf, (int)len, f) == NULL) {
-        buf[0] = '\0';
+    while ((size_t)total < len &&
+           ((n = read(fd, buf + total, len - (size_t)total)) > 0)) {
+        total += n;
     }
-    fclose(f);
-    buf[strcspn(buf, "\n")] = '\0';
+    close(fd);
+    if ((total > 0) && (buf[total - 1] == '\n')) {
+        --total;
+    }
+    return total;
 }
 
-static int read_uid(const char *pid_dir, unsigned *uid)
+static int read_uid(int dirfd, unsigned *uid)
 {
-    char path[PATH_MAX + 16], line[256];
+    char line[256];
     FILE *f;
-    int ret = -ENOENT;
+    int ret = -ENOENT, fd;
 
-    snprintf(path, sizeof(path), "%s/status", pid_dir);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return -errno;
+    fd = openat(dirfd, "status", O_RDONLY | O_CLOEXEC);
+    if ((fd < 0) || ((f = fdopen(fd, "r")) == NULL)) {
+        ret = -errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        return ret;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
         if (sscanf(line, "Uid: %u", uid) == 1) {
@@ -266,41 +318,21 @@ static holder_t *holder_get(provider_procs_t *pp, int pid)
     return &pp->holders[pp->count++];
 }
 
-/* One /proc/PID/maps line: "start-end perms offset dev inode   path". */
-static int parse_maps_line(char *line, uint64_t *length, char **path)
-{
-    unsigned long long start, end;
-    int consumed = 0;
-    char *p;
-
-    if ((sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &start, &end,
-                &consumed) < 2) || (consumed == 0) || (end < start)) {
-        return -EINVAL;
-    }
-    p = line + consumed;
-    while (*p == ' ') {
-        ++p;
-    }
-    p[strcspn(p, "\n")] = '\0';
-    *length = end - start;
-    *path   = p;
-    return 0;
-}
-
 /* Fill pp[] from every process we may inspect; returns how many processes
  * were inspected, and *hidden how many we may not. */
 static unsigned scan_procs(const char *proc_root, const ucs_p2pmem_list_t *list,
                            provider_procs_t *pp, unsigned *hidden)
 {
-    char pid_dir[PATH_MAX], path[PATH_MAX + 16], *line = NULL, *mpath;
+    ucs_p2pmem_maps_entry_t e;
     unsigned inspected = 0, i, uid;
-    size_t line_len = 0;
+    size_t line_len = 0, mlen;
     struct passwd *pw;
     struct dirent *ent;
-    uint64_t length;
+    int pdir, fd;
     holder_t *h;
-    char *end;
-    long pid;
+    char *end, *line = NULL;
+    ssize_t got;
+    long pid, n;
     DIR *dir;
     FILE *f;
 
@@ -318,29 +350,40 @@ static unsigned scan_procs(const char *proc_root, const ucs_p2pmem_list_t *list,
         if ((*end != '\0') || (pid <= 0) || (pid > INT_MAX)) {
             continue;
         }
-        snprintf(pid_dir, sizeof(pid_dir), "%s/%s", proc_root, ent->d_name);
-        snprintf(path, sizeof(path), "%s/maps", pid_dir);
-        f = fopen(path, "r");
+        /* everything about one process from one open directory: a pid
+         * reused meanwhile is another directory, and openat() in the old
+         * one fails instead of mixing two processes */
+        pdir = openat(dirfd(dir), ent->d_name,
+                      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd   = (pdir < 0) ? -1 : openat(pdir, "maps", O_RDONLY | O_CLOEXEC);
+        f    = (fd < 0) ? NULL : fdopen(fd, "r");
         if (f == NULL) {
             /* EACCES: another user's process (ptrace access mode);
              * ENOENT/ESRCH: it exited meanwhile */
             if ((errno == EACCES) || (errno == EPERM)) {
                 ++*hidden;
             }
+            if (fd >= 0) {
+                close(fd);
+            }
+            if (pdir >= 0) {
+                close(pdir);
+            }
             continue;
         }
         ++inspected;
-        while (getline(&line, &line_len, f) > 0) {
-            if (parse_maps_line(line, &length, &mpath) != 0) {
+        while ((got = getline(&line, &line_len, f)) > 0) {
+            if (ucs_p2pmem_parse_maps_line(line, (size_t)got, &e) != 0) {
                 continue;
             }
             for (i = 0; i < list->count; ++i) {
-                if (!pp[i].attributable || (pp[i].map_path == NULL) ||
-                    strcmp(mpath, pp[i].map_path)) {
+                mlen = (pp[i].map_path == NULL) ? 0 : strlen(pp[i].map_path);
+                if (!pp[i].attributable || (mlen != e.path_len) ||
+                    memcmp(e.path, pp[i].map_path, mlen)) {
                     continue;
                 }
                 h = holder_get(&pp[i], (int)pid);
-                h->bytes += length;
+                h->bytes += e.end - e.start;
                 ++h->mappings;
             }
         }
@@ -360,9 +403,10 @@ static unsigned scan_procs(const char *proc_root, const ucs_p2pmem_list_t *list,
                 continue;
             }
             h = &pp[i].holders[pp[i].count - 1];
-            snprintf(path, sizeof(path), "%s/comm", pid_dir);
-            read_small(path, h->command, sizeof(h->command));
-            if (read_uid(pid_dir, &uid) != 0) {
+            n = read_small(pdir, "comm", h->command, sizeof(h->command) - 1);
+            h->command_len = (n < 0) ? 0 : (size_t)n;
+            h->command[h->command_len] = '\0';
+            if (read_uid(pdir, &uid) != 0) {
                 h->uid = UINT_MAX;   /* it exited meanwhile */
                 snprintf(h->user, sizeof(h->user), "?");
             } else if ((pw = getpwuid(uid)) != NULL) {
@@ -373,6 +417,7 @@ static unsigned scan_procs(const char *proc_root, const ucs_p2pmem_list_t *list,
                 snprintf(h->user, sizeof(h->user), "%u", uid);
             }
         }
+        close(pdir);
     }
     free(line);
     closedir(dir);
@@ -569,7 +614,7 @@ static void print_text(const report_t *r, const options_t *opt)
     rdma_dist_t *d;
     unsigned i, j;
 
-    printf("sysfs root:  %s\n", r->root);
+    printf("sysfs root:  %s\n", safe(r->root));
     printf("RDMA devices:");
     if (r->rdma.count == 0) {
         printf(" none%s", getenv("UCX_NET_DEVICES") ?
@@ -582,10 +627,10 @@ static void print_text(const report_t *r, const options_t *opt)
         } else {
             snprintf(path, sizeof(path), "not on PCI");
         }
-        printf("%s %s (%s)", j ? "," : "", dev->name, path);
+        printf("%s %s (%s)", j ? "," : "", safe(dev->name), safe(path));
     }
     putchar('\n');
-    printf("selected (UCX_P2PMEM_DEVICES=%s): ", r->devices);
+    printf("selected (UCX_P2PMEM_DEVICES=%s): ", safe(r->devices));
     if (r->devices_valid) {
         print_selection_text(r, r->rank, r->num_selected);
     } else {
@@ -596,7 +641,7 @@ static void print_text(const report_t *r, const options_t *opt)
         print_selection_text(r, r->auto_rank, r->num_auto);
     }
     if (r->list.count == 0) {
-        printf("no P2PDMA providers under %s\n", r->root);
+        printf("no P2PDMA providers under %s\n", safe(r->root));
     }
 
     for (i = 0; i < r->list.count; ++i) {
@@ -617,7 +662,7 @@ static void print_text(const report_t *r, const options_t *opt)
             printf("  NUMA node:  %d\n", p->numa_node);
         }
         format_path(&p->path, path, sizeof(path));
-        printf("  PCI path:   %s\n", path);
+        printf("  PCI path:   %s\n", safe(path));
         if (r->devices_valid) {
             if (r->rank[i]) {
                 printf("  selected:   yes, #%d of %u\n", r->rank[i],
@@ -637,10 +682,10 @@ static void print_text(const report_t *r, const options_t *opt)
         for (j = 0; j < r->rdma.count; ++j) {
             dev = &r->rdma.devs[d[j].index];
             if (d[j].distance != UCS_P2PMEM_DIST_UNREACHABLE) {
-                printf("%s %s %d hop%s", j ? "," : "", dev->name,
+                printf("%s %s %d hop%s", j ? "," : "", safe(dev->name),
                        d[j].distance, (d[j].distance == 1) ? "" : "s");
             } else {
-                printf("%s %s %s", j ? "," : "", dev->name,
+                printf("%s %s %s", j ? "," : "", safe(dev->name),
                        dev->has_path ? "unreachable (another host bridge)" :
                                        "no PCI path");
             }
@@ -657,7 +702,7 @@ static void print_text(const report_t *r, const options_t *opt)
         if (!pp->attributable) {
             printf("  holders:    cannot be told apart (allocate links to %s;"
                    " its shared mappings all look alike)\n",
-                   pp->map_path ? pp->map_path : "nothing");
+                   pp->map_path ? safe(pp->map_path) : "nothing");
             continue;
         }
         printf("  holders:    %u process%s\n", pp->count,
@@ -668,9 +713,13 @@ static void print_text(const report_t *r, const options_t *opt)
         }
         for (j = 0; j < pp->count; ++j) {
             format_bytes(pp->holders[j].bytes, b1, sizeof(b1));
-            printf("    %8d  %-12s %-16s %14llu (%s in %u mapping%s)\n",
-                   pp->holders[j].pid, pp->holders[j].user,
-                   pp->holders[j].command,
+            printf("    %8d  ", pp->holders[j].pid);
+            print_padded(pp->holders[j].user, strlen(pp->holders[j].user),
+                         12);
+            putchar(' ');
+            print_padded(pp->holders[j].command, pp->holders[j].command_len,
+                         16);
+            printf(" %14llu (%s in %u mapping%s)\n",
                    (unsigned long long)pp->holders[j].bytes, b1,
                    pp->holders[j].mappings,
                    (pp->holders[j].mappings == 1) ? "" : "s");
@@ -792,7 +841,8 @@ static void print_json(const report_t *r, const options_t *opt)
                        pp->holders[j].pid, pp->holders[j].uid);
                 json_string(pp->holders[j].user);
                 printf(",\"command\":");
-                json_string(pp->holders[j].command);
+                json_string_len(pp->holders[j].command,
+                                pp->holders[j].command_len);
                 printf(",\"bytes\":%llu,\"mappings\":%u}",
                        (unsigned long long)pp->holders[j].bytes,
                        pp->holders[j].mappings);
@@ -855,10 +905,18 @@ int main(int argc, char **argv)
             opt.json = 1;
             break;
         case 'w':
-            if (parse_seconds(optarg, &opt.watch) != 0) {
+            ret = parse_seconds(optarg, &opt.watch);
+            if (ret == -ERANGE) {
+                fprintf(stderr, PROG ": -w/--watch: %s seconds is less than "
+                        "the minimum of %.1f (each report reads sysfs and, "
+                        "with --procs, every process's maps); use -w %.1f or "
+                        "more\n", safe(optarg), WATCH_MIN_SECONDS,
+                        WATCH_MIN_SECONDS);
+                return 2;
+            } else if (ret != 0) {
                 fprintf(stderr, PROG ": -w/--watch: '%s' is not a number of "
-                        "seconds between 0 and %.0f (e.g. -w 2 or -w 0.5)\n",
-                        optarg, WATCH_MAX_SECONDS);
+                        "seconds between %.1f and %.0f (e.g. -w 2 or -w 0.5)\n",
+                        safe(optarg), WATCH_MIN_SECONDS, WATCH_MAX_SECONDS);
                 return 2;
             }
             break;

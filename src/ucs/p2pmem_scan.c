@@ -40,15 +40,24 @@ static char *path_join(const char *a, const char *b)
 }
 
 /* Read a small sysfs attribute. Returns length or negative errno;
- * -EFBIG if it does not fit (no sysfs number is that long). */
+ * -EFBIG if it does not fit (no sysfs number is that long), -EFTYPE_ATTR
+ * if it is not a regular file: in a tree the user points us at, a FIFO
+ * would block open() and read() for ever and a device file read as text
+ * means nothing (O_NONBLOCK: the open itself never waits). */
+#define EFTYPE_ATTR EINVAL
 static long read_attr(const char *path, char *buf, size_t size)
 {
     ssize_t n, total = 0;
+    struct stat st;
     int fd, err;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         return -errno;
+    }
+    if ((fstat(fd, &st) != 0) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EFTYPE_ATTR;
     }
 
     do {
@@ -103,7 +112,10 @@ static int read_u64_attr(const char *dir, const char *attr, const char *dev,
     if (len < 0) {
         ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
                "p2pmem provider %s skipped: cannot read %s: %s", dev, path,
-               (len == -EFBIG) ? "value too long" : strerror((int)-len));
+               (len == -EFBIG) ? "value too long" :
+               (len == -EFTYPE_ATTR) ? "not a regular file (a FIFO, device "
+               "or directory is not a sysfs attribute)" :
+               strerror((int)-len));
         ret = (int)len;
     } else if (ucs_p2pmem_parse_u64(buf, (size_t)len, value) != 0) {
         ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,

@@ -251,13 +251,18 @@ void *ucs_p2pmem_map(const ucs_p2pmem_provider_t *provider, size_t length,
     return (address == MAP_FAILED) ? NULL : address;
 }
 
-void ucs_p2pmem_scrub(void *address, size_t length)
+int ucs_p2pmem_scrub(void *address, size_t length)
 {
     /* one byte per page, a chunk at a time: no allocation (the preload
      * calls this from free()) */
     unsigned char vec[1024];
     size_t page = (size_t)sysconf(_SC_PAGESIZE), done, chunk, i, run;
     char *base;
+
+    /* a block the program made read-only (or PROT_NONE) would fault */
+    if (mprotect(address, length, PROT_READ | PROT_WRITE) != 0) {
+        return -errno;
+    }
 
     for (done = 0; done < length; done += chunk) {
         base  = (char*)address + done;
@@ -282,6 +287,7 @@ void ucs_p2pmem_scrub(void *address, size_t length)
             }
         }
     }
+    return 0;
 }
 
 int ucs_p2pmem_unmap(void *address, size_t length)

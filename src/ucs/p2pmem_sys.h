@@ -192,12 +192,72 @@ int ucs_p2pmem_unmap(void *address, size_t length);
  * every page that is present in it (mincore), i.e. every page this process
  * or a device through it could have written; pages never touched are left
  * alone (the kernel maps a real provider's pages at mmap time, so there
- * all are present). Clears everything when mincore fails. Does not
- * allocate memory. */
-void ucs_p2pmem_scrub(void *address, size_t length);
+ * all are present). Clears everything when mincore fails. The caller gives
+ * the memory up, so a mapping the program made read-only (mprotect) is
+ * made writable first; returns 0, or -errno (nothing cleared) when that
+ * fails. Does not allocate memory. Only for memory no other process still
+ * maps (after fork() the child shares it): clearing destroys its data. */
+int ucs_p2pmem_scrub(void *address, size_t length);
 
 /* A one-line hint for an errno from ucs_p2pmem_map, naming the fix. */
 const char *ucs_p2pmem_map_hint(int err);
+
+
+/* ---- text from users and the kernel (p2pmem_text.c; no allocation) ---- */
+
+#define UCS_P2PMEM_CALLERS_MAX     32  /* entries of P2PMEM_CALLERS */
+#define UCS_P2PMEM_CALLER_NAME_MAX 96  /* a pattern or object name + NUL */
+
+typedef struct {
+    char pattern[UCS_P2PMEM_CALLER_NAME_MAX];
+    int  include;                      /* 0: "-NAME" */
+} ucs_p2pmem_caller_rule_t;
+
+/* P2PMEM_CALLERS: which code objects' allocations may be p2pmem. */
+typedef struct {
+    ucs_p2pmem_caller_rule_t rules[UCS_P2PMEM_CALLERS_MAX];
+    unsigned                 count;
+    int                      all;     /* every object, nothing excluded */
+} ucs_p2pmem_callers_t;
+
+/* Shell-style match of name against pattern (only '*' and '?' are
+ * special), in O(strlen(pattern) * strlen(name)) at worst. */
+int ucs_p2pmem_glob_match(const char *pattern, const char *name);
+
+/* Parse comma-separated rules: file-name patterns, "main" (the program),
+ * "all" ("*"), "-" before one to exclude. -EINVAL (count 0) with the
+ * reason in bad (if not NULL) on error. */
+int ucs_p2pmem_callers_parse(const char *spec, ucs_p2pmem_callers_t *callers,
+                             char *bad, size_t bad_len);
+
+/* 1 if the rules let the object named name (is_main: the program) place
+ * allocations in p2pmem: the last matching rule decides, none means 0. */
+int ucs_p2pmem_callers_want(const ucs_p2pmem_callers_t *callers,
+                            const char *name, int is_main);
+
+/* One line of /proc/PID/maps: "start-end perms offset dev inode   path". */
+typedef struct {
+    uint64_t    start, end;
+    char        perms[5];  /* "r-xp" */
+    const char *path;      /* into the line: "" for anonymous memory */
+    size_t      path_len;  /* without a " (deleted)" suffix */
+    int         deleted;
+} ucs_p2pmem_maps_entry_t;
+
+/* Parse len bytes of line (a trailing newline allowed; a NUL inside is
+ * refused). 0, or -EINVAL for anything not of that form. */
+int ucs_p2pmem_parse_maps_line(const char *line, size_t len,
+                               ucs_p2pmem_maps_entry_t *entry);
+
+/* Make len bytes of a string from /proc or sysfs safe to print: for a
+ * terminal (json 0) control characters, C1 controls, backslashes and bytes
+ * that are not UTF-8 become \xXX or \uXXXX; for a JSON string (json 1)
+ * '"', '\\', newlines and control characters are escaped and bytes that
+ * are not UTF-8 become \u00XX, so the result is valid UTF-8. Writes what
+ * fits of it into out (always NUL-terminated when out_len > 0) and returns
+ * its full length; 6 * len + 1 bytes always suffice. */
+size_t ucs_p2pmem_escape(const char *in, size_t len, int json, char *out,
+                         size_t out_len);
 
 
 /* ---- warn once ---- */

@@ -13,6 +13,16 @@
  *   preload_test flush       the reuse cache gives way when the pool is short
  *   preload_test fill[-api][-keep]  leave a pattern in a p2pmem block
  *   preload_test zero[-api]  a fresh p2pmem block reads as zero
+ *   preload_test stdio       stdout's buffer is a p2pmem block live at exit
+ *   preload_test daemon FILE blocks shared with a child that outlives the
+ *                            parent keep their data (the child reports to
+ *                            FILE)
+ *   preload_test readonly    blocks made read-only, freed and reused
+ *   preload_test dlclose LIBA LIBB  a large malloc in LIBA (host memory),
+ *                            LIBA unloaded, then one in LIBB (p2pmem):
+ *                            run with P2PMEM_CALLERS=main,<LIBB's name>
+ *   preload_test huge        malloc(SIZE_MAX/2) fails, then a large one
+ *                            works
  * (-api: p2pmem_alloc, so the program also runs without the preload, on
  * libp2pmem alone)
  *
@@ -25,13 +35,17 @@
 #define _GNU_SOURCE
 #include <p2pmem.h>
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static size_t T;     /* threshold */
@@ -525,6 +539,167 @@ static void test_flush(void)
     free(b);
 }
 
+/* stdout fully buffered in a p2pmem block, left live: glibc flushes it
+ * after every destructor has run, so nothing may clear it at exit. */
+static void test_stdio(void)
+{
+    size_t n = 2u << 20;
+    char *buf = malloc(n);
+
+    CHECK(buf && in_p2p(buf), "stdio: a %zu-byte stdout buffer from p2pmem",
+          n);
+    if ((buf != NULL) && (setvbuf(stdout, buf, _IOFBF, n) != 0)) {
+        CHECK(0, "stdio: setvbuf");
+    }
+    CHECK(1, "stdio: this text reaches the file after exit");
+}
+
+/* The daemon pattern: the parent forks and exits normally while the child
+ * still uses the blocks allocated before fork() (one freed by the parent
+ * before it exits, one left live); the child waits for the parent to be
+ * gone and reports to out. */
+static void test_daemon(const char *out)
+{
+    size_t n = 2u << 20;
+    char *freed = malloc(n), *live = malloc(n);
+    int fds[2], status;
+    pid_t pid;
+    FILE *f;
+
+    CHECK(freed && live && in_p2p(freed) && in_p2p(live),
+          "daemon: two %zu-byte blocks from p2pmem", n);
+    if ((freed == NULL) || (live == NULL) || (pipe(fds) != 0)) {
+        return;
+    }
+    fill(freed, n, 11);
+    fill(live, n, 12);
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        CHECK(0, "daemon: fork");
+        return;
+    }
+    if (pid > 0) {
+        /* the parent: gives one block back and exits, the other left */
+        close(fds[0]);
+        free(freed);
+        (void)waitpid(-1, &status, WNOHANG);
+        return;
+    }
+    /* the child: EOF once the parent's descriptors are closed by its exit */
+    close(fds[1]);
+    while (read(fds[0], &status, 1) > 0) {
+    }
+    usleep(100000); /* its exit handlers ran before its descriptors closed */
+    /* the results go to out: stdout is the parent's, already collected */
+    status = open("/dev/null", O_WRONLY);
+    if (status >= 0) {
+        dup2(status, STDOUT_FILENO);
+    }
+    passed = failed = 0;
+    CHECK(same(live, n, 12), "daemon: the child's block the parent left "
+          "live keeps its data after the parent exited");
+    CHECK(same(freed, n, 11), "daemon: the child's block the parent freed "
+          "keeps its data after the parent exited");
+    f = fopen(out, "w");
+    if (f != NULL) {
+        fprintf(f, "%d passed, %d failed\n", passed, failed);
+        fclose(f);
+    }
+    exit(failed ? 1 : 0);
+}
+
+/* Blocks made read-only (or inaccessible) by the program: freed, reused,
+ * and one left live at exit. */
+static void test_readonly(void)
+{
+    size_t n = 4 * T;
+    char *a = malloc(n), *b = malloc(n), *c;
+
+    CHECK(a && b && in_p2p(a) && in_p2p(b), "readonly: two blocks from "
+          "p2pmem");
+    if ((a == NULL) || (b == NULL)) {
+        return;
+    }
+    fill(a, n, 21);
+    fill(b, n, 22);
+    CHECK(mprotect(a, n, PROT_READ) == 0 && mprotect(b, n, PROT_NONE) == 0,
+          "readonly: mprotect PROT_READ and PROT_NONE");
+    free(b); /* PROT_NONE: kept for reuse, or cleared and unmapped */
+    c = malloc(n);
+    CHECK(c && in_p2p(c), "readonly: the next block from p2pmem%s",
+          (c == b) ? " (the freed one, reused)" : "");
+    if (c != NULL) {
+        fill(c, n, 23); /* faults if a reused block kept PROT_NONE */
+        CHECK(same(c, n, 23), "readonly: the new block is writable");
+        free(c);
+    }
+    CHECK(same(a, n, 21), "readonly: the read-only block keeps its data");
+    b = malloc(n);
+    if (b != NULL) {
+        fill(b, n, 24);
+        mprotect(b, n, PROT_READ);
+    }
+    /* a is left live and read-only at exit, b too */
+}
+
+/* The object that calls malloc decides, even one loaded where another
+ * was before (dlclose, then dlopen). */
+static void test_dlclose(const char *liba, const char *libb)
+{
+    void *(*fa)(size_t), *(*fb)(size_t);
+    void *ha, *hb;
+    char *a, *b;
+
+    ha = dlopen(liba, RTLD_NOW | RTLD_LOCAL);
+    fa = (ha != NULL) ? (void*(*)(size_t))dlsym(ha, "caller_lib_alloc") :
+                        NULL;
+    CHECK(fa != NULL, "dlclose: %s loaded", liba);
+    if (fa == NULL) {
+        return;
+    }
+    a = fa(4 * T);
+    CHECK(a && in_host(a), "dlclose: a large malloc in the first library "
+          "(not in P2PMEM_CALLERS): host memory");
+    free(a);
+    dlclose(ha);
+
+    hb = dlopen(libb, RTLD_NOW | RTLD_LOCAL);
+    fb = (hb != NULL) ? (void*(*)(size_t))dlsym(hb, "caller_lib_alloc") :
+                        NULL;
+    CHECK(fb != NULL, "dlclose: %s loaded%s", libb, (fb == fa) ?
+          " where the first one was" : "");
+    if (fb == NULL) {
+        return;
+    }
+    b = fb(4 * T);
+    CHECK(b && in_p2p(b), "dlclose: a large malloc in the second library "
+          "(in P2PMEM_CALLERS): p2pmem");
+    free(b);
+    dlclose(hb);
+}
+
+/* An impossible size: NULL and ENOMEM, and p2pmem still works after. */
+static void test_huge(void)
+{
+    volatile size_t huge = SIZE_MAX / 2;
+    char *p, *q;
+
+    errno = 0;
+    p     = malloc(huge);
+    CHECK(p == NULL && errno == ENOMEM, "huge: malloc(SIZE_MAX/2) is NULL "
+          "with ENOMEM");
+    free(p);
+    q = malloc(4 * T);
+    CHECK(q != NULL, "huge: a large malloc afterwards works (%s)",
+          (q == NULL) ? "NULL" : in_p2p(q) ? "p2pmem" : "host memory");
+    if (q != NULL) {
+        fill(q, 4 * T, 31);
+        CHECK(same(q, 4 * T, 31), "huge: and holds its data");
+    }
+    free(q);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = (argc > 1) ? argv[1] : "functions";
@@ -558,9 +733,20 @@ int main(int argc, char **argv)
         test_fill(strstr(mode, "-api") != NULL, strstr(mode, "-keep") != NULL);
     } else if (!strncmp(mode, "zero", 4)) {
         test_zero(strstr(mode, "-api") != NULL);
+    } else if (!strcmp(mode, "stdio")) {
+        test_stdio();
+    } else if (!strcmp(mode, "daemon") && (argc > 2)) {
+        test_daemon(argv[2]);
+    } else if (!strcmp(mode, "readonly")) {
+        test_readonly();
+    } else if (!strcmp(mode, "dlclose") && (argc > 3)) {
+        test_dlclose(argv[2], argv[3]);
+    } else if (!strcmp(mode, "huge")) {
+        test_huge();
     } else {
         printf("FAIL: unknown mode '%s' (functions, threads, exhaust, host, "
-               "flush, fill[-api][-keep], zero[-api])\n", mode);
+               "flush, fill[-api][-keep], zero[-api], stdio, daemon FILE, "
+               "readonly, dlclose LIBA LIBB, huge)\n", mode);
         ++failed;
     }
     printf("%d passed, %d failed\n", passed, failed);
