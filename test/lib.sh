@@ -113,6 +113,10 @@ host_env() {
 	p2pmem_sources=${UCX_P2PMEM_SOURCES:-}
 	unset UCX_P2PMEM_SOURCES UCX_P2PMEM_CACHE UCX_P2PMEM_UCX_SRC
 	export BUILDDIR=$build
+	# An abort in any UCX process (an assertion, glibc, a library UCX
+	# loads) prints UCX's backtrace before it exits with 134, as SIGSEGV
+	# does by default: a crash under load leaves its stack in the log.
+	export UCX_ERROR_SIGNALS=${UCX_ERROR_SIGNALS:-ILL,SEGV,BUS,FPE,ABRT}
 	# How the tests get the module into UCX: UCX from 1.22 loads an
 	# installed libuct_p2pmem.so.0 from its module directory itself
 	# (test/ucx-release/run checks that), older releases need it preloaded.
