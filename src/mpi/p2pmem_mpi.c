@@ -277,7 +277,7 @@ static void fallback_note(int err, size_t size)
         [WARN_ACCESS] = "no access to the providers' allocate files "
                         "(p2pmem-info says why)",
         [WARN_SIZE]   = "larger than any P2PDMA provider holds",
-        [WARN_OTHER]  = "p2pmem_alloc failed",
+        [WARN_OTHER]  = NULL, /* the error itself */
     };
     int kind = (err == ENOMEM) ? WARN_NOMEM :
                (err == ENODEV) ? WARN_NODEV :
@@ -286,8 +286,9 @@ static void fallback_note(int err, size_t size)
 
     if (ucs_p2pmem_once(&warned[kind])) {
         say(STDERR_FILENO, "warning: ", "MPI_Alloc_mem(%zu) from host memory: "
-            "%s (%s). Later ones for this cause are not reported%s", size,
-            text[kind], strerror(err),
+            "%s%s. Later ones for this cause are not reported%s", size,
+            text[kind] ? text[kind] : "p2pmem_alloc failed: ",
+            text[kind] ? "" : strerror(err),
             stats_enabled ? "" : " (P2PMEM_STATS=1 counts them)");
     }
 }
