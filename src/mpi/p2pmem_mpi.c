@@ -215,9 +215,9 @@ static void configure(void)
     v = getenv("P2PMEM_MPI_ALLOC_MEM");
     if ((v != NULL) && (v[0] != '\0') &&
         (ucs_p2pmem_parse_bool(v, &enabled) != 0)) {
-        say(STDERR_FILENO, "error: ", "P2PMEM_MPI_ALLOC_MEM=%.64s is not 0 or 1 "
-            "(or yes/no, on/off, true/false); MPI_Alloc_mem stays in p2pmem",
-            v);
+        say(STDERR_FILENO, "error: ", "P2PMEM_MPI_ALLOC_MEM=%.64s is not 0 "
+            "or 1 (or yes/no, on/off, true/false); MPI_Alloc_mem stays in "
+            "p2pmem", v);
         enabled = 1;
     }
     v = getenv("P2PMEM_STATS");
@@ -253,7 +253,7 @@ static int info_wants(MPI_Info info)
         return 0;
     }
     if ((info == MPI_INFO_NULL) ||
-        (MPI_Info_get(info, INFO_KEY, sizeof(value) - 1, value, &flag) !=
+        (PMPI_Info_get(info, INFO_KEY, sizeof(value) - 1, value, &flag) !=
          MPI_SUCCESS) || !flag) {
         return 1;
     }
@@ -365,8 +365,8 @@ __attribute__((destructor)) static void print_stats(void)
         (stats.p2p_allocs + stats.off_allocs + stats.fallback_allocs == 0)) {
         return;
     }
-    say(stats_fd, "stats: ", "MPI_Alloc_mem: p2pmem: %lu allocations %lu bytes, "
-        "%lu freed; host: %lu allocations %lu bytes turned off (info "
+    say(stats_fd, "stats: ", "MPI_Alloc_mem: p2pmem: %lu allocations %lu "
+        "bytes, %lu freed; host: %lu allocations %lu bytes turned off (info "
         INFO_KEY " or P2PMEM_MPI_ALLOC_MEM), %lu allocations %lu bytes "
         "fallen back", stats.p2p_allocs, stats.p2p_bytes, stats.p2p_frees,
         stats.off_allocs, stats.off_bytes, stats.fallback_allocs,

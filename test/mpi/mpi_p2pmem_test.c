@@ -9,8 +9,9 @@
  * with the reference run, and every buffer's backing mapping is checked
  * (/proc/self/maps) against where it should be.
  *
- * Usage: mpi_p2pmem_test [-m host|api|win|allocmem] [-e p2pmem|host|p2pmem:MIN]
- *                        [-i KEY=VALUE] [-s SIZE[,SIZE...]] [-x OP[,OP...]] [-v]
+ * Usage: mpi_p2pmem_test [-m host|api|win|allocmem]
+ *                        [-e p2pmem|host|p2pmem:MIN] [-i KEY=VALUE]
+ *                        [-s SIZE[,SIZE...]] [-x OP[,OP...]] [-v]
  *   -m  how the buffers are allocated (default host = malloc; allocmem =
  *       MPI_Alloc_mem, whose RMA checks use MPI_Win_create on them)
  *   -i  an info key for MPI_Alloc_mem (-m allocmem), e.g. p2pmem=false
