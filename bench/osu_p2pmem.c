@@ -14,7 +14,8 @@
  *       put        MPI_Put from rank 0 into rank 1's window, WINDOW puts
  *                  per MPI_Win_flush, under one passive-target lock
  *   -m  buffers from malloc (host; p2pmem under the preload allocator),
- *       p2pmem_alloc (api) or MPI_Win_allocate (win)
+ *       p2pmem_alloc (api), MPI_Win_allocate (win) or MPI_Alloc_mem
+ *       (allocmem; p2pmem under p2pmem-mpirun --preload)
  *   -s  message sizes, powers of two from MIN to MAX (default 1:4194304)
  *   -i  iterations per size (default 1000, 100 above 64 KiB)
  *   -x  warm-up iterations per size (default 10)
