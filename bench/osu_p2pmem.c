@@ -6,7 +6,7 @@
  * so that runs with host buffers and with p2pmem buffers compare side by
  * side.
  *
- * Usage: osu_p2pmem [-t latency|bw|allreduce|put] [-m host|api|win]
+ * Usage: osu_p2pmem [-t latency|bw|allreduce|put] [-m host|api|win|allocmem]
  *                   [-s MIN:MAX] [-i ITERS] [-x WARMUP] [-W WINDOW]
  *   -t  latency    ping-pong between ranks 0 and 1 (half round trip)
  *       bw         rank 0 streams WINDOW messages to rank 1, which acks
@@ -14,7 +14,8 @@
  *       put        MPI_Put from rank 0 into rank 1's window, WINDOW puts
  *                  per MPI_Win_flush, under one passive-target lock
  *   -m  buffers from malloc (host; p2pmem under the preload allocator),
- *       p2pmem_alloc (api) or MPI_Win_allocate (win)
+ *       p2pmem_alloc (api), MPI_Win_allocate (win) or MPI_Alloc_mem
+ *       (allocmem; p2pmem under p2pmem-mpirun --preload)
  *   -s  message sizes, powers of two from MIN to MAX (default 1:4194304)
  *   -i  iterations per size (default 1000, 100 above 64 KiB)
  *   -x  warm-up iterations per size (default 10)
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
     if (!ok) {
         if (rank == 0) {
             fprintf(stderr, "usage: osu_p2pmem [-t latency|bw|allreduce|put] "
-                    "[-m host|api|win] [-s MIN:MAX] [-i ITERS] [-x WARMUP] "
+                    "[-m host|api|win|allocmem] [-s MIN:MAX] [-i ITERS] [-x WARMUP] "
                     "[-W WINDOW]\n  (-m api needs libp2pmem; sizes up to "
                     "1 GiB)\n");
         }
@@ -286,7 +287,8 @@ int main(int argc, char **argv)
         printf("# Buffers: %s (%s); in p2pmem on %d of %d ranks "
                "(rank 0: '%s')\n", mbuf_place_name(place),
                (place == MBUF_HOST) ? "malloc" :
-               (place == MBUF_API) ? "p2pmem_alloc" : "MPI_Win_allocate",
+               (place == MBUF_API) ? "p2pmem_alloc" :
+               (place == MBUF_ALLOCMEM) ? "MPI_Alloc_mem" : "MPI_Win_allocate",
                in_p2pmem, nranks, path[0] ? path : "anonymous");
         if (test == T_ALLREDUCE) {
             printf("# %d ranks\n", nranks);

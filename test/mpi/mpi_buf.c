@@ -23,7 +23,15 @@ static const char *const place_names[] = {
     [MBUF_API]  = "api",
     [MBUF_WIN]  = "win",
     [MBUF_REF]  = "ref",
+    [MBUF_ALLOCMEM] = "allocmem",
 };
+
+static MPI_Info alloc_info = MPI_INFO_NULL;
+
+void mbuf_set_alloc_info(MPI_Info info)
+{
+    alloc_info = info;
+}
 
 int mbuf_parse_place(const char *name)
 {
@@ -86,6 +94,14 @@ int mbuf_alloc(mbuf_t *buf, mbuf_place_t place, size_t len, MPI_Comm comm)
             return -1;
         }
         break;
+    case MBUF_ALLOCMEM:
+        rc = MPI_Alloc_mem((MPI_Aint)len, alloc_info, &buf->ptr);
+        if (rc != MPI_SUCCESS) {
+            fprintf(stderr, "mpi_buf: MPI_Alloc_mem(%zu) failed (%d)\n",
+                    len, rc);
+            return -1;
+        }
+        break;
     case MBUF_REF:
         buf->ptr = mmap(NULL, len, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -121,6 +137,11 @@ void mbuf_free(mbuf_t *buf)
 #endif
         break;
     case MBUF_WIN:
+        break;
+    case MBUF_ALLOCMEM:
+        if ((buf->ptr != NULL) && (MPI_Free_mem(buf->ptr) != MPI_SUCCESS)) {
+            fprintf(stderr, "mpi_buf: MPI_Free_mem(%p) failed\n", buf->ptr);
+        }
         break;
     case MBUF_REF:
         if (buf->ptr != NULL) {

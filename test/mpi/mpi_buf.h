@@ -8,6 +8,8 @@
  *   api   p2pmem_alloc() of libp2pmem
  *   win   MPI_Win_allocate(), i.e. osc/ucx -> ucp_mem_map(ALLOCATE) -> the
  *         p2pmem memory domain when UCX_ALLOC_PRIO names md:p2pmem first
+ *   allocmem  MPI_Alloc_mem(): host memory, or p2pmem under the MPI_Alloc_mem
+ *         interposer (libp2pmem_mpi, p2pmem-mpirun --preload)
  * plus "ref": a private anonymous mapping that no allocator interposes, the
  * host-memory reference the other placements are compared with.
  */
@@ -21,7 +23,8 @@ typedef enum {
     MBUF_HOST,
     MBUF_API,
     MBUF_WIN,
-    MBUF_REF
+    MBUF_REF,
+    MBUF_ALLOCMEM
 } mbuf_place_t;
 
 typedef struct {
@@ -32,7 +35,7 @@ typedef struct {
     int           own_win;  /* the window was made by mbuf_window() */
 } mbuf_t;
 
-/* "host", "api", "win" (and "ref"); -1 for anything else */
+/* "host", "api", "win", "allocmem" (and "ref"); -1 for anything else */
 int mbuf_parse_place(const char *name);
 const char *mbuf_place_name(mbuf_place_t place);
 
@@ -43,6 +46,10 @@ int mbuf_place_available(mbuf_place_t place);
  * Returns 0, or -1 with a message on stderr. */
 int mbuf_alloc(mbuf_t *buf, mbuf_place_t place, size_t len, MPI_Comm comm);
 void mbuf_free(mbuf_t *buf);
+
+/* The info argument of MPI_Alloc_mem for MBUF_ALLOCMEM (default
+ * MPI_INFO_NULL); the caller keeps it until the buffers are freed. */
+void mbuf_set_alloc_info(MPI_Info info);
 
 /* An RMA window exposing the buffer: MPI_Win_allocate's own window for
  * MBUF_WIN, otherwise MPI_Win_create over it. Collective. */

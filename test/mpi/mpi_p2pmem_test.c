@@ -9,9 +9,12 @@
  * with the reference run, and every buffer's backing mapping is checked
  * (/proc/self/maps) against where it should be.
  *
- * Usage: mpi_p2pmem_test [-m host|api|win] [-e p2pmem|host|p2pmem:MIN]
+ * Usage: mpi_p2pmem_test [-m host|api|win|allocmem]
+ *                        [-e p2pmem|host|p2pmem:MIN] [-i KEY=VALUE]
  *                        [-s SIZE[,SIZE...]] [-x OP[,OP...]] [-v]
- *   -m  how the buffers are allocated (default host = malloc)
+ *   -m  how the buffers are allocated (default host = malloc; allocmem =
+ *       MPI_Alloc_mem, whose RMA checks use MPI_Win_create on them)
+ *   -i  an info key for MPI_Alloc_mem (-m allocmem), e.g. p2pmem=false
  *   -e  where they must be: all in p2pmem, all in host memory, or those of
  *       at least MIN bytes in p2pmem and the smaller ones in host memory
  *       (the preload allocator's threshold). Default: host for -m host,
@@ -108,6 +111,15 @@ static int placed(const mbuf_t *buf, const char *what, const char *op,
                mbuf_place_name(buf->place), buf->ptr, buf->len, path);
     }
 #ifdef HAVE_P2PMEM_API
+    /* MPI_Alloc_mem's blocks must be in the same index as p2pmem_alloc's
+     * (the interposer uses the preload's p2pmem_*), and only when placed */
+    if ((buf->place == MBUF_ALLOCMEM) &&
+        (p2pmem_is_p2p(buf->ptr) != want)) {
+        printf("# rank %d: %s %s %zu B: MPI_Alloc_mem buffer %p: "
+               "p2pmem_is_p2p=%d, expected %d\n", rank, op, what, size,
+               buf->ptr, p2pmem_is_p2p(buf->ptr), want);
+        return 0;
+    }
     if ((buf->place == MBUF_API) && want &&
         ((p2pmem_is_p2p(buf->ptr) != 1) || (p2pmem_size(buf->ptr) < buf->len))) {
         printf("# rank %d: %s %s %zu B: p2pmem_is_p2p(%p)=%d, "
@@ -513,9 +525,9 @@ static int parse_sizes(const char *arg, size_t *sizes, int *nsizes)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: mpi_p2pmem_test [-m host|api|win] "
-            "[-e p2pmem|host|p2pmem:MIN] [-s SIZE[,SIZE...]] [-x OP[,OP...]] "
-            "[-v] [-z]\n");
+    fprintf(stderr, "usage: mpi_p2pmem_test [-m host|api|win|allocmem] "
+            "[-e p2pmem|host|p2pmem:MIN] [-i KEY=VALUE] [-s SIZE[,SIZE...]] "
+            "[-x OP[,OP...]] [-v] [-z]\n");
 }
 
 int main(int argc, char **argv)
@@ -526,23 +538,40 @@ int main(int argc, char **argv)
     char sizes_text[256] = "";
     result_t res_ref, res;
     int excluded[NUM_OPS] = {0};
+    MPI_Info info = MPI_INFO_NULL;
+    char *eq;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
 
-    while ((c = getopt(argc, argv, "m:e:s:x:vzh")) != -1) {
+    while ((c = getopt(argc, argv, "m:e:i:s:x:vzh")) != -1) {
         switch (c) {
         case 'm':
             place = mbuf_parse_place(optarg);
             if ((place < 0) || (place == MBUF_REF)) {
-                fprintf(stderr, "mpi_p2pmem_test: -m %s: use host, api or "
-                        "win\n", optarg);
+                fprintf(stderr, "mpi_p2pmem_test: -m %s: use host, api, "
+                        "win or allocmem\n", optarg);
                 bad_args = 1;
             }
             break;
         case 'e':
             expect = optarg;
+            break;
+        case 'i':
+            eq = strchr(optarg, '=');
+            if ((eq == NULL) || (eq == optarg)) {
+                fprintf(stderr, "mpi_p2pmem_test: -i %s: use KEY=VALUE\n",
+                        optarg);
+                bad_args = 1;
+                break;
+            }
+            *eq = '\0';
+            if (info == MPI_INFO_NULL) {
+                MPI_Info_create(&info);
+            }
+            MPI_Info_set(info, optarg, eq + 1);
+            mbuf_set_alloc_info(info);
             break;
         case 's':
             bad_args |= parse_sizes(optarg, sizes, &nsizes) != 0;
@@ -639,6 +668,9 @@ int main(int argc, char **argv)
 
     if (rank == 0) {
         printf("%d passed, %d failed\n", passed, failed);
+    }
+    if (info != MPI_INFO_NULL) {
+        MPI_Info_free(&info);
     }
     /* now, not at exit: when a rank exits non-zero, Open MPI 5 may end the
      * others before their exit-time flush, losing what they printed */
