@@ -1104,7 +1104,7 @@ static void judge(const char *name, const void *dev, const unsigned char *want,
 		snprintf(what, sizeof(what), "%s delivers wrong data with a "
 			 "successful completion: %zu of %zu bytes wrong, the "
 			 "first at %zu (known rxe ODP copy bug, fixed by "
-			 "kernel-patches/v7.3)", name, bad, size, first);
+			 "kernel-patches/v7.3-rxe)", name, bad, size, first);
 		pass(what);
 	} else {
 		fail(name, "expected the rxe ODP copy bug, but all %zu bytes "
