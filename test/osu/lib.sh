@@ -103,7 +103,8 @@ osu_kind() {
 osu_where_preload() {
 	local out=$1 np=$2 min=$3 nbuf=$4 r n a f why= blocks=0
 	for ((r = 0; r < np; r++)); do
-		n=$(sed -nE "s/^\[[0-9]+,$r\]<std(out|err)>:libp2pmem: ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.*/\2/p" "$out" |
+		# "libp2pmem: rank R, pid P: SIZE bytes at ..." (P2PMEM_VERBOSE)
+		n=$(sed -nE "s/^\[[0-9]+,$r\]<std(out|err)>:libp2pmem: (rank [0-9]+, )?pid [0-9]+: ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.*/\3/p" "$out" |
 			awk -v m="$min" '$1 >= m' | wc -l)
 		blocks=$((blocks + n))
 		a=$(sed -nE "s/^\[[0-9]+,$r\]<std(out|err)>:libp2pmem_preload: stats: .*p2pmem: ([0-9]+) allocations.*/\2/p" "$out" | tail -1)
