@@ -180,8 +180,8 @@ static step_t *step(check_t *c, pair_t *pr, step_result_t result, int err,
                     const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Record a step and, in text mode, print it at once (a slow device shows
- * its progress). why is added by step_why before it is printed. */
+/* Record a step; done() adds why and, in text mode, prints it at once (a
+ * slow device shows its progress). */
 static step_t *step(check_t *c, pair_t *pr, step_result_t result, int err,
                     const char *fmt, ...)
 {
@@ -383,6 +383,22 @@ static int pick_port(rdma_dev_t *d, int want_port, int *roce, int *mtu,
         }
     }
     free(gids);
+    /* no GID table query (older kernel): the types are unknown, take the
+     * first address, an IPv4 one first */
+    for (i = 0; (n < 0) && (i < pa.gid_tbl_len) && (best_rank < 2); ++i) {
+        union ibv_gid gid;
+
+        if ((ibv_query_gid(d->ctx, (uint8_t)port, i, &gid) != 0) ||
+            !memcmp(gid.raw, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16)) {
+            continue;
+        }
+        rank = memcmp(gid.raw, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) ? 1 : 2;
+        if (rank > best_rank) {
+            best_rank    = rank;
+            d->gid_index = i;
+            d->gid       = gid;
+        }
+    }
     if (d->gid_index < 0) {
         snprintf(why, why_len, "port %u: no GID (no IP address on its "
                  "netdev?)", port);
