@@ -1033,8 +1033,9 @@ out:
 static unsigned advice(const pair_t *pr, char out[][256], unsigned max)
 {
     const char *bdf = (pr->p != NULL) ? pr->p->name : "";
-    const char *prio = "UCX_ALLOC_PRIO=md:p2pmem,md:sysv,md:posix,huge,thp,"
-                       "mmap,heap";
+    /* no thp: UCX 1.18 and 1.22 abort with it on an impossible length */
+    const char *prio = "UCX_ALLOC_PRIO=md:p2pmem,md:sysv,md:posix,huge,mmap,"
+                       "heap";
     unsigned n = 0;
 
 #define ADD(...) \
