@@ -13,7 +13,7 @@
 #  include "config.h"
 #endif
 
-#include <ucs/p2pmem_sys.h>
+#include "p2pmem_check.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -32,10 +32,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROG "p2pmem-info"
 #define WATCH_MAX_SECONDS 86400.0
 /* each report scans sysfs and, with --procs, every process's maps */
 #define WATCH_MIN_SECONDS 0.1
+#define CHECK_TIMEOUT     10.0  /* seconds per completion */
 
 typedef struct {
     int         pid;
@@ -58,6 +58,8 @@ typedef struct {
 typedef struct {
     int         procs;
     int         json;
+    int         check;
+    double      timeout;       /* --check: seconds per completion */
     double      watch;         /* seconds; 0: once */
     long        count;         /* reports in watch mode; 0: until stopped */
     const char *proc_root;     /* where procfs is mounted */
@@ -66,9 +68,10 @@ typedef struct {
 static volatile sig_atomic_t stop_requested;
 static unsigned warnings;
 
+/* the signal's number: --check exits with 128 + it */
 static void on_signal(int sig)
 {
-    stop_requested = 1;
+    stop_requested = sig;
 }
 
 /* The library's own messages, prefixed like libp2pmem's. */
@@ -86,6 +89,7 @@ static void report_cb(void *arg, ucs_p2pmem_log_level_t level,
 static void usage(FILE *f)
 {
     fputs("Usage: " PROG " [--procs] [--json] [-w SECONDS [-c COUNT]]\n"
+          "       " PROG " --check [--json] [-t SECONDS]\n"
           "List the P2PDMA memory providers of this host: size, available,\n"
           "published, NUMA node, PCI path, the RDMA devices nearest to each\n"
           "(PCI hops), and which ones libp2pmem and the UCX p2pmem module select.\n"
@@ -97,6 +101,14 @@ static void usage(FILE *f)
           "  -w, --watch SECONDS  report again every SECONDS (e.g. 2 or 0.5; at\n"
           "                       least 0.1)\n"
           "  -c, --count COUNT    with -w: stop after COUNT reports\n"
+          "  -k, --check          try what the libraries would, per selected\n"
+          "                       provider and RDMA device (nearest first): map,\n"
+          "                       register pinned and with ODP, RDMA WRITE, READ,\n"
+          "                       SEND and an atomic over an RC loopback between\n"
+          "                       p2pmem and host memory, every byte compared;\n"
+          "                       then a verdict and the settings that follow\n"
+          "  -t, --timeout SECONDS  --check: time each completion may take\n"
+          "                       (default 10)\n"
           "  -h, --help           this text\n"
           "  -V, --version        the version\n"
           "\n"
@@ -107,7 +119,9 @@ static void usage(FILE *f)
           "  UCX_NET_DEVICES        the RDMA devices 'auto' stays close to\n"
           "\n"
           "Exit status: 0 OK, 1 a problem was reported (bad sysfs content, bad\n"
-          "UCX_P2PMEM_DEVICES, unreadable directory), 2 bad command line.\n"
+          "UCX_P2PMEM_DEVICES, unreadable directory; --check: a provider and\n"
+          "device that does not work), 2 bad command line, 128+N stopped by\n"
+          "signal N (--check).\n"
           "See p2pmem-info(1).\n", f);
 }
 
@@ -124,7 +138,7 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-static void format_bytes(uint64_t v, char *buf, size_t len)
+void format_bytes(uint64_t v, char *buf, size_t len)
 {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     double d = (double)v;
@@ -180,7 +194,8 @@ static void json_string_len(const char *s, size_t len)
     putchar('"');
 }
 
-static void json_string(const char *s)
+/* shared with p2pmem_check.c (p2pmem_check.h) */
+void json_string(const char *s)
 {
     json_string_len(s, strlen(s));
 }
@@ -885,18 +900,22 @@ int main(int argc, char **argv)
         {"json",    no_argument,       NULL, 'j'},
         {"watch",   required_argument, NULL, 'w'},
         {"count",   required_argument, NULL, 'c'},
+        {"check",   no_argument,       NULL, 'k'},
+        {"timeout", required_argument, NULL, 't'},
         {"help",    no_argument,       NULL, 'h'},
         {"version", no_argument,       NULL, 'V'},
         {NULL, 0, NULL, 0}
     };
-    options_t opt = {0, 0, 0.0, 0, "/proc"};
+    options_t opt = {0, 0, 0, CHECK_TIMEOUT, 0.0, 0, "/proc"};
+    p2pmem_check_opts_t copt;
+    int timeout_set = 0;
     struct timespec ts;
     struct sigaction sa;
     int c, ret = 0, status;
     long n;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":pjw:c:hV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":pjw:c:kt:hV", long_opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             opt.procs = 1;
@@ -926,6 +945,18 @@ int main(int argc, char **argv)
                         "whole number of reports\n", optarg);
                 return 2;
             }
+            break;
+        case 'k':
+            opt.check = 1;
+            break;
+        case 't':
+            if (parse_seconds(optarg, &opt.timeout) != 0) {
+                fprintf(stderr, PROG ": -t/--timeout: '%s' is not a number "
+                        "of seconds between 0 and %.0f (e.g. -t 30)\n",
+                        optarg, WATCH_MAX_SECONDS);
+                return 2;
+            }
+            timeout_set = 1;
             break;
         case 'h':
             usage(stdout);
@@ -957,14 +988,30 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": -c/--count only goes with -w/--watch\n");
         return 2;
     }
-    if (opt.watch == 0.0) {
+    if (opt.check && (opt.procs || (opt.watch != 0.0))) {
+        fprintf(stderr, PROG ": --check goes with --json and --timeout "
+                "only\n");
+        return 2;
+    }
+    if (timeout_set && !opt.check) {
+        fprintf(stderr, PROG ": -t/--timeout only goes with --check\n");
+        return 2;
+    }
+    if ((opt.watch == 0.0) && !opt.check) {
         return report_once(&opt);
     }
 
+    /* no SA_RESTART: a signal ends waits; the loops see the flag and
+     * clean up (--check releases every MR, QP, CQ and PD) */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (opt.check) {
+        copt.json    = opt.json;
+        copt.timeout = opt.timeout;
+        return p2pmem_check_run(&copt, &stop_requested, report_cb);
+    }
     for (n = 0; !stop_requested; ) {
         if (!opt.json) {
             if (isatty(STDOUT_FILENO)) {
