@@ -292,35 +292,6 @@ static int kernel_has_p2pdma(void)
     return ret;
 }
 
-/* UCX_NET_DEVICES: "all", or "name[:port]" separated by commas. Returns 0
- * when name is not allowed, else 1 and the port (0: any). */
-static int net_device_allowed(const char *filter, const char *name, int *port)
-{
-    const char *p = filter, *end;
-    size_t len, name_len = strlen(name);
-
-    *port = 0;
-    if ((filter == NULL) || (filter[0] == '\0') || !strcmp(filter, "all")) {
-        return 1;
-    }
-    while (*p != '\0') {
-        end = strchr(p, ',');
-        len = (end == NULL) ? strlen(p) : (size_t)(end - p);
-        if ((len >= name_len) && !strncmp(p, name, name_len) &&
-            ((len == name_len) || (p[name_len] == ':'))) {
-            if (len > name_len) {
-                *port = atoi(p + name_len + 1);
-            }
-            return 1;
-        }
-        if (end == NULL) {
-            break;
-        }
-        p = end + 1;
-    }
-    return 0;
-}
-
 /* The first active port (or the one UCX_NET_DEVICES names) and the address
  * to loop back to: the LID on InfiniBand; on RoCE a GID, RoCE v2 with an
  * IPv4 address first, as UCX prefers. */
@@ -1331,8 +1302,9 @@ static void check_provider(check_t *c, const ucs_p2pmem_provider_t *p,
         exit(1);
     }
     for (i = 0; i < ndevs; ++i) {
-        if (!net_device_allowed(filter, ibv_get_device_name(devs[i]),
-                                &port)) {
+        if (!ucs_p2pmem_net_device_match(filter,
+                                         ibv_get_device_name(devs[i]),
+                                         &port)) {
             continue;
         }
         order[n].dev      = devs[i];

@@ -432,12 +432,15 @@ void ucs_p2pmem_list_free(ucs_p2pmem_list_t *list)
     list->count     = 0;
 }
 
-/* Is device name in a UCX_NET_DEVICES-style list ("dev:port,...")? */
-static int rdma_filter_match(const char *filter, const char *name)
+int ucs_p2pmem_net_device_match(const char *filter, const char *name,
+                                int *port)
 {
     const char *p = filter, *end;
     size_t len, name_len = strlen(name);
 
+    if (port != NULL) {
+        *port = 0;
+    }
     if ((filter == NULL) || (filter[0] == '\0') || !strcmp(filter, "all")) {
         return 1;
     }
@@ -447,6 +450,9 @@ static int rdma_filter_match(const char *filter, const char *name)
         len = (end == NULL) ? strlen(p) : (size_t)(end - p);
         if ((len >= name_len) && !strncmp(p, name, name_len) &&
             ((len == name_len) || (p[name_len] == ':'))) {
+            if ((port != NULL) && (len > name_len)) {
+                *port = atoi(p + name_len + 1);
+            }
             return 1;
         }
         if (end == NULL) {
@@ -541,7 +547,7 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
     }
 
     while ((ret == 0) && ((ent = readdir(dir)) != NULL)) {
-        if ((ent->d_name[0] == '.') || !rdma_filter_match(filter, ent->d_name) ||
+        if ((ent->d_name[0] == '.') || !ucs_p2pmem_net_device_match(filter, ent->d_name, NULL) ||
             (strlen(ent->d_name) >= sizeof(grown->name))) {
             continue;
         }

@@ -162,6 +162,12 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
 
 void ucs_p2pmem_rdma_list_free(ucs_p2pmem_rdma_list_t *list);
 
+/* Is RDMA device name allowed by a UCX_NET_DEVICES-style filter ("all",
+ * empty, or "dev[:port],...")? 1 if so, with *port (when not NULL) the
+ * port the entry names (0: any). */
+int ucs_p2pmem_net_device_match(const char *filter, const char *name,
+                                int *port);
+
 
 /* ---- selection ---- */
 
