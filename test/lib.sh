@@ -106,12 +106,23 @@ emu_tree() { # emu_tree DIR [p2pmem-emu options]
 
 # host_env: what every host suite (test/suites/*.test) starts with.
 host_env() {
-	# Build-time settings, not UCX's: UCX would warn about every unknown
-	# UCX_* variable it sees ("unused environment variable") in every test
-	# process. The osu suite takes the archives folder back
-	# (p2pmem_sources) to build the benchmarks.
+	# The scripts' own UCX_P2PMEM_* settings (SOURCES, CACHE, PREPARE,
+	# QEMU, ...) are not UCX's: UCX warns about every UCX_* variable it
+	# does not use ("unused env variable") in every test process, and the
+	# checks count warnings. Only the module's settings stay, and
+	# IMB_BIN, which the mpi suite takes and unsets itself. The osu suite
+	# takes the archives folder back (p2pmem_sources) to build the
+	# benchmarks.
 	p2pmem_sources=${UCX_P2PMEM_SOURCES:-}
-	unset UCX_P2PMEM_SOURCES UCX_P2PMEM_CACHE UCX_P2PMEM_UCX_SRC
+	local v
+	for v in $(compgen -e); do
+		case $v in
+		UCX_P2PMEM_SYSFS_ROOT | UCX_P2PMEM_DEVICES | UCX_P2PMEM_ALLOC_INTERNAL | \
+		UCX_P2PMEM_REG_CHECK | UCX_P2PMEM_SCRUB | UCX_P2PMEM_VERBOSE | \
+		UCX_P2PMEM_IMB_BIN) ;;
+		UCX_P2PMEM_*) unset "$v" ;;
+		esac
+	done
 	export BUILDDIR=$build
 	# An abort in any UCX process (an assertion, glibc, a library UCX
 	# loads) prints UCX's backtrace before it exits with 134, as SIGSEGV
