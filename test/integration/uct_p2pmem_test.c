@@ -93,23 +93,34 @@ mine(const char *file, unsigned line, const char *function,
     return UCS_LOG_FUNC_RC_CONTINUE;
 }
 
+/* Does recorded line i contain all of the (NULL-ended) words in ap? */
+static int line_has(unsigned i, va_list ap)
+{
+    const char *word;
+    int all = 1;
+
+    while ((word = va_arg(ap, const char*)) != NULL) {
+        all = all && (strstr(rec.line[i % MAX_LINES], word) != NULL);
+    }
+    return all;
+}
+
+/* The first recorded line since mark still kept. */
+static unsigned first_kept(unsigned mark)
+{
+    return (rec.count - mark > MAX_LINES) ? rec.count - MAX_LINES : mark;
+}
+
 /* Lines recorded since mark that contain all of the (NULL-ended) words. */
 static unsigned lines_since(unsigned mark, ...)
 {
     unsigned i, found = 0;
-    const char *word;
     va_list ap;
-    int all;
 
-    for (i = (rec.count - mark > MAX_LINES) ? rec.count - MAX_LINES : mark;
-         i < rec.count; ++i) {
-        all = 1;
+    for (i = first_kept(mark); i < rec.count; ++i) {
         va_start(ap, mark);
-        while ((word = va_arg(ap, const char*)) != NULL) {
-            all = all && (strstr(rec.line[i % MAX_LINES], word) != NULL);
-        }
+        found += line_has(i, ap);
         va_end(ap);
-        found += all;
     }
     return found;
 }
@@ -119,17 +130,12 @@ static unsigned lines_since(unsigned mark, ...)
 static unsigned first_line(unsigned mark, ...)
 {
     unsigned i;
-    const char *word;
     va_list ap;
     int all;
 
-    for (i = (rec.count - mark > MAX_LINES) ? rec.count - MAX_LINES : mark;
-         i < rec.count; ++i) {
-        all = 1;
+    for (i = first_kept(mark); i < rec.count; ++i) {
         va_start(ap, mark);
-        while ((word = va_arg(ap, const char*)) != NULL) {
-            all = all && (strstr(rec.line[i % MAX_LINES], word) != NULL);
-        }
+        all = line_has(i, ap);
         va_end(ap);
         if (all) {
             return i;
@@ -138,18 +144,18 @@ static unsigned first_line(unsigned mark, ...)
     return UINT_MAX;
 }
 
-/* Both lines found, a before b. */
-static int before(unsigned a, unsigned b)
-{
-    return (a != UINT_MAX) && (b != UINT_MAX) && (a < b);
-}
-
 /* UCX_P2PMEM_ALLOC_INTERNAL=y: UCP's names are served too */
 static int alloc_internal(void)
 {
     const char *v = getenv("UCX_P2PMEM_ALLOC_INTERNAL");
 
-    return (v != NULL) && strchr("yY1", v[0]) && (v[0] != '\0');
+    return (v != NULL) && (v[0] != '\0') && strchr("yY1", v[0]);
+}
+
+/* Both lines found, a before b. */
+static int before(unsigned a, unsigned b)
+{
+    return (a != UINT_MAX) && (b != UINT_MAX) && (a < b);
 }
 
 /* ---- where memory comes from ---- */
@@ -822,6 +828,9 @@ int main(int argc, char **argv)
     uct_release_component_list(d.components);
 out:
     ucs_log_pop_handler();
+    CHECK(ucs_log_num_handlers() == base,
+          "UCX's log handlers at the end: %u, as before the first open (%u)",
+          ucs_log_num_handlers(), base);
     printf("%d passed, %d failed\n", passed, failed);
     return (failed == 0) ? 0 : 1;
 }
