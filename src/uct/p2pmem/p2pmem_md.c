@@ -140,7 +140,8 @@ static void uct_p2pmem_md_odp_only(const uct_p2pmem_md_t *md,
 #else
     ucs_error("RDMA device %s cannot register memory of %s%s by pinning "
               "(%s), only with on-demand paging. Map with "
-              "UCP_MEM_MAP_NONBLOCK and set UCX_IB_ODP_MAX_SIZE to use it.",
+              "UCP_MEM_MAP_NONBLOCK and set UCX_IB_ODP_MAX_SIZE, or use a UCX "
+              "with UCX_REG_NONBLOCK_MEM_TYPES=host.",
               rdma_dev, p->name, emulated, strerror(err));
 #endif
 }
