@@ -792,14 +792,20 @@ static size_t vm_size(void)
     return kb * 1024;
 }
 
+/* 0000:01:00.0 (8 KiB, published) and 0000:02:00.0 of size2 bytes. */
+static void two_providers(const char *size2, const char *published2)
+{
+    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
+                  "0\n");
+    make_provider("0000:00:03.0/0000:02:00.0", size2, size2, published2,
+                  "0\n");
+}
+
 static void test_ctx_open_order(void)
 {
     ucs_p2pmem_ctx_t ctx;
 
-    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
-                  "0\n");
-    make_provider("0000:00:03.0/0000:02:00.0", "65536\n", "65536\n", "1\n",
-                  "0\n");
+    two_providers("65536\n", "1\n");
     CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root,
                                         "0000:02:00.0,0000:01:00.0"), 0);
     CU_ASSERT_EQUAL_FATAL(ctx.count, 2);
@@ -849,10 +855,7 @@ static void test_ctx_empty_selection(void)
 {
     ucs_p2pmem_ctx_t ctx;
 
-    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
-                  "0\n");
-    make_provider("0000:00:03.0/0000:02:00.0", "8192\n", "8192\n", "0\n",
-                  "0\n");
+    two_providers("8192\n", "0\n");
     CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root, ""), 0);
     CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 0);
     CU_ASSERT_EQUAL_FATAL(ctx.count, 1); /* published only, as auto */
