@@ -78,7 +78,67 @@ $with_ucx_src with the installed UCX's headers; see config.log])])
         AC_MSG_RESULT([no])
     fi
 
+    # Other components' behaviour the domain adapts to, read from their
+    # sources: whether UCP registers the memory types of
+    # UCX_REG_NONBLOCK_MEM_TYPES with UCT_MD_MEM_FLAG_NONBLOCK (ODP), and
+    # whether the IB domain registers a UCT_MD_MEM_FLAG_NONBLOCK region with
+    # ODP only up to UCX_IB_ODP_MAX_SIZE
+    AC_MSG_CHECKING([whether UCP registers UCX_REG_NONBLOCK_MEM_TYPES with ODP])
+    if grep -q '"REG_NONBLOCK_MEM_TYPES"' \
+           "$with_ucx_src/src/ucp/core/ucp_context.c" 2>/dev/null; then
+        AC_MSG_RESULT([yes])
+        AC_DEFINE([P2PMEM_UCP_REG_NONBLOCK_MEM_TYPES], [1],
+            [UCP has UCX_REG_NONBLOCK_MEM_TYPES])
+    else
+        AC_MSG_RESULT([no])
+    fi
+    AC_MSG_CHECKING([whether UCX's IB domain limits ODP by UCX_IB_ODP_MAX_SIZE])
+    if grep -q '"ODP_MAX_SIZE"' \
+           "$with_ucx_src/src/uct/ib/base/ib_md.c" 2>/dev/null; then
+        AC_MSG_RESULT([yes])
+        AC_DEFINE([P2PMEM_UCT_IB_ODP_MAX_SIZE], [1],
+            [UCX's IB domain registers NONBLOCK memory with ODP only up to
+             UCX_IB_ODP_MAX_SIZE])
+    else
+        AC_MSG_RESULT([no])
+    fi
+
     CPPFLAGS=$p2pmem_save_CPPFLAGS
+])
+
+# The names UCP gives its own allocations in this release: the domain
+# refuses them by default (UCX_P2PMEM_ALLOC_INTERNAL), so that UCP's pools
+# stay out of the small device pool. Read from the UCP sources by
+# config/ucp-alloc-names.awk; ucp_mem_map's "user memory" must be among
+# them (it is what the domain serves) and is left out of the list.
+AC_DEFUN([P2PMEM_UCX_UCP_NAMES], [
+    AC_REQUIRE([AC_PROG_AWK])
+    AC_MSG_CHECKING([the names of UCP's internal allocations])
+    p2pmem_ucp_files=`grep -rlE 'ucp_mem_do_alloc|ucp_memh_alloc|ucs_mpool_ops_t' \
+        "$with_ucx_src/src/ucp" --include='*.c' --include='*.inl' \
+        --include='*.h' 2>/dev/null`
+    p2pmem_ucp_names=
+    if test -n "$p2pmem_ucp_files"; then
+        p2pmem_ucp_names=`$AWK -f "$srcdir/config/ucp-alloc-names.awk" \
+            $p2pmem_ucp_files`
+    fi
+    if ! echo "$p2pmem_ucp_names" | grep -qx 'user memory'; then
+        AC_MSG_RESULT([none])
+        AC_MSG_ERROR([no ucp_mem_map allocation ("user memory") found in
+$with_ucx_src/src/ucp: config/ucp-alloc-names.awk does not understand this
+UCP release; see config.log])
+    fi
+    p2pmem_ucp_names=`echo "$p2pmem_ucp_names" | grep -vx 'user memory'`
+    if test -z "$p2pmem_ucp_names"; then
+        AC_MSG_RESULT([none])
+        AC_MSG_ERROR([no internal allocation names found in
+$with_ucx_src/src/ucp: config/ucp-alloc-names.awk does not understand this
+UCP release])
+    fi
+    p2pmem_ucp_list=`echo "$p2pmem_ucp_names" | sed 's/.*/"&"/' | paste -sd, - | sed 's/,/, /g'`
+    AC_MSG_RESULT([$p2pmem_ucp_list])
+    AC_DEFINE_UNQUOTED([P2PMEM_UCP_ALLOC_NAMES], [$p2pmem_ucp_list],
+        [names UCP gives its own allocations (not ucp_mem_map's)])
 ])
 
 AC_DEFUN([P2PMEM_CHECK_UCX], [
@@ -172,6 +232,7 @@ install ucx_info of the same UCX (Debian: ucx-utils) or set UCX_INFO]) ;;
     AC_SUBST([UCX_INTERNAL_CFLAGS])
 
     P2PMEM_UCX_FEATURES
+    P2PMEM_UCX_UCP_NAMES
 
     # UCX from 1.22 scans its module directory (and UCX_PLUGIN_PATH) and
     # loads the files named with the extension libucs itself was loaded

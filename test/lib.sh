@@ -23,6 +23,8 @@
 #   at_exit COMMAND         run COMMAND (a string) at exit, last added first
 #   emu_tree DIR [ARG...]   an EMULATED provider tree (test/emu/p2pmem-emu);
 #                           prints its PCI device directory
+#   unexplained_errors FILE...  UCX errors but the fallbacks the module
+#                           explained first; status 0 when none
 # result_tag, when set, prefixes every result ("ucx-1.22.0: ...").
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -142,6 +144,31 @@ host_env() {
 		fi
 	fi
 	module=$P2PMEM_TEST_MODULE
+}
+
+# unexplained_errors FILE...: UCX's error lines in FILE other than its
+# "failed to allocate N bytes using md p2pmem for NAME" after a fallback the
+# module explained first (an earlier line of the module naming 'NAME');
+# prints them, status 0 when there is none.
+unexplained_errors() {
+	awk '
+	FNR == 1 { delete said }
+	/UCX  ERROR/ && / using md p2pmem for / {
+		name = $0
+		sub(/^.* using md p2pmem for /, "", name)
+		sub(/: [^:]*$/, "", name)
+		if (("\047" name "\047") in said) next
+		print FILENAME ": " $0; bad = 1; next
+	}
+	/UCX  ERROR/ { print FILENAME ": " $0; bad = 1 }
+	{
+		rest = $0
+		while (match(rest, /\047[^\047]*\047/)) {
+			said[substr(rest, RSTART, RLENGTH)] = 1
+			rest = substr(rest, RSTART + RLENGTH)
+		}
+	}
+	END { exit bad }' "$@"
 }
 
 # wait_listen PORT PID: wait (at most 60 s) until a TCP socket listens on

@@ -215,39 +215,12 @@ static void discover(void)
     }
 }
 
+/* Why p2pmem_alloc failed, in the words every caller uses (src/ucs). */
 const char *p2pmem_failure_text(int err, char *buf, size_t len)
 {
-    const ucs_p2pmem_provider_t *p = last_failed;
-
-    switch (err) {
-    case EINVAL:
-        snprintf(buf, len, "size 0, too large, or alignment not a power of "
-                 "two");
-        break;
-    case ENODEV:
-        snprintf(buf, len, "%s", ctx.nodev_reason[0] ? ctx.nodev_reason :
-                 "no P2PDMA provider");
-        break;
-    case ENOMEM:
-        snprintf(buf, len, "every selected P2PDMA provider is exhausted%s%s%s"
-                 "; free device memory or allocate less",
-                 p ? " (see " : "", p ? p->p2pmem_dir : "",
-                 p ? "/available)" : "");
-        break;
-    case EFBIG:
-        snprintf(buf, len, "%zu bytes are more than any selected P2PDMA "
-                 "provider holds (the largest, %s, has %llu bytes); allocate "
-                 "less or select a larger provider (UCX_P2PMEM_DEVICES)",
-                 last_oversize, ucs_p2pmem_ctx_largest(&ctx)->name,
-                 (unsigned long long)ucs_p2pmem_ctx_largest(&ctx)->size);
-        break;
-    default:
-        snprintf(buf, len, "cannot allocate from %s: %s; %s",
-                 p ? p->allocate_path : "the providers", strerror(err),
-                 ucs_p2pmem_map_hint(err));
-        break;
-    }
-    return buf;
+    return ucs_p2pmem_failure_text(&ctx, err, last_oversize,
+                                   (err == EINVAL) ? NULL : last_failed, buf,
+                                   len);
 }
 
 static int failure_kind(int err)

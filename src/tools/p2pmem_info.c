@@ -452,8 +452,8 @@ typedef struct {
     const char             *root;
     const char             *devices;
     int                     devices_valid;
-    char                    devices_bad[64];
-    ucs_p2pmem_list_t       list;
+    ucs_p2pmem_ctx_t        ctx;       /* the pipeline libp2pmem runs */
+    ucs_p2pmem_list_t       list;      /* ctx.list: every provider found */
     ucs_p2pmem_rdma_list_t  rdma;      /* all RDMA devices UCX_NET_DEVICES allows */
     int                    *rank;      /* per provider: 1-based, 0 not selected */
     int                    *auto_rank; /* the same for UCX_P2PMEM_DEVICES=auto */
@@ -462,75 +462,65 @@ typedef struct {
     unsigned                inspected, hidden;
 } report_t;
 
-/* Ranks (1-based) of the providers spec selects, as libp2pmem computes them:
- * RDMA locality only for "auto". */
-static unsigned select_ranks(report_t *r, const ucs_p2pmem_select_spec_t *spec,
-                             int *rank, int report)
+/* Ranks (1-based) of the providers a pipeline selected, by their index in
+ * r->list (both scans list the tree in the same order). */
+static unsigned select_ranks(const report_t *r, const ucs_p2pmem_ctx_t *ctx,
+                             int *rank)
 {
-    ucs_p2pmem_rdma_list_t none = {NULL, 0};
-    unsigned *order, n, i;
+    unsigned i;
 
-    order = xcalloc(r->list.count + 1, sizeof(*order));
-    n     = ucs_p2pmem_select(&r->list, spec,
-                              (spec->mode == UCS_P2PMEM_SELECT_AUTO) ?
-                              &r->rdma : &none,
-                              ucs_p2pmem_local_numa_node(), order,
-                              report ? report_cb : NULL, NULL);
-    for (i = 0; i < n; ++i) {
-        rank[order[i]] = (int)i + 1;
+    for (i = 0; i < ctx->count; ++i) {
+        rank[ctx->providers[i].p - ctx->list.providers] = (int)i + 1;
     }
-    free(order);
-    return n;
+    return ctx->count;
 }
 
 static int report_collect(report_t *r, const options_t *opt)
 {
-    ucs_p2pmem_select_spec_t spec, auto_spec;
+    ucs_p2pmem_config_t cfg;
+    ucs_p2pmem_ctx_t auto_ctx;
     unsigned i;
     char *real;
     int ret;
 
     memset(r, 0, sizeof(*r));
-    r->root    = getenv("UCX_P2PMEM_SYSFS_ROOT");
-    r->devices = getenv("UCX_P2PMEM_DEVICES");
-    if ((r->root == NULL) || (r->root[0] == '\0')) {
-        r->root = UCS_P2PMEM_DEFAULT_SYSFS_ROOT;
+    cfg.sysfs_root  = getenv("UCX_P2PMEM_SYSFS_ROOT");
+    cfg.devices     = getenv("UCX_P2PMEM_DEVICES");
+    cfg.net_devices = getenv("UCX_NET_DEVICES");
+    if ((cfg.sysfs_root == NULL) || (cfg.sysfs_root[0] == '\0')) {
+        cfg.sysfs_root = NULL;
     }
-    if ((r->devices == NULL) || (r->devices[0] == '\0')) {
-        r->devices = "auto";
-    }
+    r->root    = cfg.sysfs_root ? cfg.sysfs_root :
+                 UCS_P2PMEM_DEFAULT_SYSFS_ROOT;
+    /* unset and empty both mean auto, as the library decides */
+    r->devices = ((cfg.devices == NULL) || (cfg.devices[0] == '\0')) ?
+                 "auto" : cfg.devices;
 
-    ret = ucs_p2pmem_scan(r->root, &r->list, report_cb, NULL);
+    /* the library reports a bad value itself; then auto's choice is shown */
+    ret = ucs_p2pmem_ctx_open(&cfg, &r->ctx, report_cb, NULL);
+    r->devices_valid = (ret != -EINVAL);
+    if (!r->devices_valid) {
+        ucs_p2pmem_ctx_close(&r->ctx);
+        cfg.devices = "auto";
+        ret = ucs_p2pmem_ctx_open(&cfg, &r->ctx, report_cb, NULL);
+    }
+    r->list = r->ctx.list;
     if (ret != 0) {
-        fprintf(stderr, PROG ": error: cannot read UCX_P2PMEM_SYSFS_ROOT=%s "
-                "(%s); point it at the PCI device directory\n", r->root,
-                strerror(-ret));
+        fprintf(stderr, PROG ": error: %s\n", r->ctx.nodev_reason);
         return ret;
     }
-    ucs_p2pmem_scan_rdma(r->root, getenv("UCX_NET_DEVICES"), &r->rdma,
-                         report_cb, NULL);
+    ucs_p2pmem_scan_rdma(r->root, cfg.net_devices, &r->rdma, NULL, NULL);
 
     r->rank      = xcalloc(r->list.count + 1, sizeof(*r->rank));
     r->auto_rank = xcalloc(r->list.count + 1, sizeof(*r->auto_rank));
-
-    ret = ucs_p2pmem_parse_select(r->devices, &spec, r->devices_bad,
-                                  sizeof(r->devices_bad));
-    r->devices_valid = (ret == 0);
-    if (!r->devices_valid) {
-        fprintf(stderr, PROG ": error: UCX_P2PMEM_DEVICES=%s: '%s' is not "
-                "valid; use 'auto', 'all', or PCI addresses such as "
-                "0000:01:00.0 separated by commas (libp2pmem and the UCX "
-                "module use no provider with this value)\n", r->devices,
-                r->devices_bad);
-        ++warnings;
-    } else {
-        r->num_selected = select_ranks(r, &spec, r->rank, 1);
-        ucs_p2pmem_select_spec_free(&spec);
+    if (r->devices_valid) {
+        r->num_selected = select_ranks(r, &r->ctx, r->rank);
     }
-
-    ucs_p2pmem_parse_select("auto", &auto_spec, NULL, 0);
-    r->num_auto = select_ranks(r, &auto_spec, r->auto_rank, 0);
-    ucs_p2pmem_select_spec_free(&auto_spec);
+    cfg.devices = "auto";
+    if (ucs_p2pmem_ctx_open(&cfg, &auto_ctx, NULL, NULL) == 0) {
+        r->num_auto = select_ranks(r, &auto_ctx, r->auto_rank);
+    }
+    ucs_p2pmem_ctx_close(&auto_ctx);
 
     if (!opt->procs) {
         return 0;
@@ -569,7 +559,7 @@ static void report_free(report_t *r)
     free(r->rank);
     free(r->auto_rank);
     ucs_p2pmem_rdma_list_free(&r->rdma);
-    ucs_p2pmem_list_free(&r->list);
+    ucs_p2pmem_ctx_close(&r->ctx);
 }
 
 /* RDMA devices ordered by PCI distance from provider p, nearest first. */
@@ -655,8 +645,9 @@ static void print_text(const report_t *r, const options_t *opt)
         printf("selected by UCX_P2PMEM_DEVICES=auto: ");
         print_selection_text(r, r->auto_rank, r->num_auto);
     }
-    if (r->list.count == 0) {
-        printf("no P2PDMA providers under %s\n", safe(r->root));
+    if (r->devices_valid && (r->ctx.count == 0)) {
+        /* the library's words, as libp2pmem and the module say them */
+        printf("%s\n", safe(r->ctx.nodev_reason));
     }
 
     for (i = 0; i < r->list.count; ++i) {

@@ -88,7 +88,7 @@ static int order_providers(ucs_p2pmem_ctx_t *ctx,
     for (i = 0; i < ctx->count; ++i) {
         ctx->providers[i].p = &ctx->list.providers[order[i]];
         ucs_p2pmem_report(ctx->report, ctx->report_arg, UCS_P2PMEM_LOG_DEBUG,
-               "p2pmem: provider %u: %s%s, %llu of %llu bytes available", i,
+               "provider %u: %s%s, %llu of %llu bytes available", i,
                ctx->providers[i].p->name,
                ctx->providers[i].p->emulated ? " (emulated)" : "",
                (unsigned long long)ctx->providers[i].p->available,
@@ -103,7 +103,8 @@ int ucs_p2pmem_ctx_open(const ucs_p2pmem_config_t *cfg, ucs_p2pmem_ctx_t *ctx,
 {
     const char *root    = value_or(cfg->sysfs_root,
                                    UCS_P2PMEM_DEFAULT_SYSFS_ROOT);
-    const char *devices = value_or(cfg->devices, "auto");
+    const char *devices = ((cfg->devices == NULL) ||
+                           (cfg->devices[0] == '\0')) ? "auto" : cfg->devices;
     ucs_p2pmem_rdma_list_t rdma = {NULL, 0};
     ucs_p2pmem_select_spec_t spec;
     char bad[64];
@@ -176,8 +177,8 @@ static void disable(ucs_p2pmem_ctx_t *ctx, ucs_p2pmem_prov_state_t *ps,
 {
     ps->disabled_errno = err;
     ucs_p2pmem_report(ctx->report, ctx->report_arg, UCS_P2PMEM_LOG_ERROR,
-           "p2pmem: cannot allocate from %s%s: %s: %s. %s. Skipping this "
-           "provider.", ps->p->name, ps->p->emulated ? " (emulated)" : "",
+           "cannot allocate from %s%s, skipping it: %s: %s. %s",
+           ps->p->name, ps->p->emulated ? " (emulated)" : "",
            ps->p->allocate_path, strerror(err), ucs_p2pmem_map_hint(err));
 }
 
@@ -195,7 +196,7 @@ static int map_one(ucs_p2pmem_ctx_t *ctx, ucs_p2pmem_prov_state_t *ps,
         if (err == ENOMEM) {
             ++r->exhausted;
             ucs_p2pmem_report(ctx->report, ctx->report_arg,
-                              UCS_P2PMEM_LOG_DEBUG, "p2pmem: %s has no room "
+                              UCS_P2PMEM_LOG_DEBUG, "%s has no room "
                               "for %zu bytes", ps->p->name, length);
         } else {
             disable(ctx, ps, err);

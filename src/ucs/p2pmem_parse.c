@@ -17,7 +17,6 @@
 #include "p2pmem_sys_int.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,8 +233,7 @@ int ucs_p2pmem_parse_select(const char *str, ucs_p2pmem_select_spec_t *spec,
     memset(spec, 0, sizeof(*spec));
     copy_bad(bad, bad_len, "", 0);
     if (str == NULL) {
-        copy_bad(bad, bad_len, "(null)", 6);
-        return -EINVAL;
+        return 0; /* auto */
     }
 
     /* upper bound on the number of tokens */
@@ -288,9 +286,9 @@ int ucs_p2pmem_parse_select(const char *str, ucs_p2pmem_select_spec_t *spec,
     }
 
     if (ntok == 0) {
-        copy_bad(bad, bad_len, "(empty)", 7);
+        /* empty: the default, as an unset variable */
         free(addrs);
-        return -EINVAL;
+        return 0;
     }
 
     spec->mode  = UCS_P2PMEM_SELECT_LIST;
@@ -332,6 +330,9 @@ int ucs_p2pmem_parse_size(const char *str, uint64_t *value)
     switch (toupper((unsigned char)*p)) {
     case '\0':
         break;
+    case 'B':
+        /* bytes, spelled out as UCX's memory units allow */
+        return (p[1] == '\0') ? (*value = v, 0) : -EINVAL;
     case 'K':
         mult = 1ull << 10;
         break;
@@ -384,17 +385,15 @@ int ucs_p2pmem_parse_bool(const char *str, int *value)
     return -EINVAL;
 }
 
-void ucs_p2pmem_report(ucs_p2pmem_report_cb_t cb, void *arg,
-                       ucs_p2pmem_log_level_t level, const char *fmt, ...)
+int ucs_p2pmem_parse_memunits(const char *str, uint64_t *value)
 {
-    char msg[1024];
-    va_list ap;
-
-    if (cb == NULL) {
-        return;
+    if ((str != NULL) && !strcasecmp(str, "inf")) {
+        *value = UCS_P2PMEM_SIZE_INF;
+        return 0;
     }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    cb(arg, level, msg);
+    if ((str != NULL) && !strcasecmp(str, "auto")) {
+        *value = UCS_P2PMEM_SIZE_AUTO;
+        return 0;
+    }
+    return ucs_p2pmem_parse_size(str, value);
 }

@@ -376,11 +376,11 @@ int ucs_p2pmem_scan(const char *root, ucs_p2pmem_list_t *list,
         ret = -errno;
         if ((ret == -ENOENT) || (ret == -ENOTDIR)) {
             ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-                   "p2pmem: %s does not exist, no providers", root);
+                   "%s does not exist, no providers", root);
             return 0;
         }
         ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_ERROR,
-               "p2pmem: cannot read PCI device directory %s: %s", root,
+               "cannot read PCI device directory %s: %s", root,
                strerror(-ret));
         return ret;
     }
@@ -478,7 +478,7 @@ static int rdma_class_dir(const char *root, char **class_dir,
     if ((root_len < suffix_len) ||
         strncmp(root + root_len - suffix_len, SYSFS_PCI_SUFFIX, suffix_len)) {
         ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-               "p2pmem: %s does not end in %s, RDMA devices not looked up",
+               "%s does not end in %s, RDMA devices not looked up",
                root, SYSFS_PCI_SUFFIX);
         return 0;
     }
@@ -515,7 +515,7 @@ static int rdma_probe(const char *class_dir, const char *name,
     }
     free(link);
     ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-           "p2pmem: RDMA device %s: %s, numa %d", dev->name,
+           "RDMA device %s: %s, numa %d", dev->name,
            dev->has_path ? dev->path.host_bridge : "not on PCI",
            dev->numa_node);
     return 0;
@@ -541,7 +541,7 @@ int ucs_p2pmem_scan_rdma(const char *root, const char *filter,
     dir = opendir(class_dir);
     if (dir == NULL) {
         ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-                          "p2pmem: no RDMA devices (%s: %s)", class_dir,
+                          "no RDMA devices (%s: %s)", class_dir,
                           strerror(errno));
         goto out;
     }

@@ -2,7 +2,7 @@
  * Copyright (c) 2026 ucx-p2pmem developers
  * SPDX-License-Identifier: BSD-3-Clause
  *
- * ucx-p2pmem: PCI distance, provider selection and mapping.
+ * ucx-p2pmem: PCI distance and provider selection.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -11,14 +11,8 @@
 
 #include "p2pmem_sys_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 typedef struct {
     unsigned    index;
@@ -121,7 +115,7 @@ static unsigned select_list(const ucs_p2pmem_list_t *list,
         ucs_p2pmem_format_pci_addr(&spec->addrs[i], name);
         if (j == list->count) {
             ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-                   "p2pmem: selected device %s is not a usable P2PDMA "
+                   "selected device %s is not a usable P2PDMA "
                    "provider (no valid p2pmem/ directory for it)", name);
             continue;
         }
@@ -132,7 +126,7 @@ static unsigned select_list(const ucs_p2pmem_list_t *list,
         }
         if (!list->providers[j].published) {
             ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-                   "p2pmem: using unpublished provider %s as selected", name);
+                   "using unpublished provider %s as selected", name);
         }
         order[n++] = j;
     }
@@ -154,7 +148,7 @@ static unsigned auto_nearest(const candidate_t *cands, unsigned n,
         }
     }
     ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-           "p2pmem: auto selected %u of %u published providers (%s)", keep, n,
+           "auto selected %u of %u published providers (%s)", keep, n,
            (cands[0].distance != UCS_P2PMEM_DIST_UNREACHABLE) ?
            "nearest to the RDMA devices by PCI topology" :
            (!cands[0].numa_miss ? "on the local NUMA node" :
@@ -175,7 +169,7 @@ static unsigned rank_candidates(const ucs_p2pmem_list_t *list,
         if ((spec->mode == UCS_P2PMEM_SELECT_AUTO) &&
             !list->providers[i].published) {
             ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_DEBUG,
-                   "p2pmem: %s not published, not selected automatically",
+                   "%s not published, not selected automatically",
                    list->providers[i].name);
             continue;
         }
@@ -205,7 +199,7 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
 
     cands = calloc(list->count, sizeof(*cands));
     if (cands == NULL) {
-        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_ERROR, "p2pmem: out of memory");
+        ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_ERROR, "out of memory");
         return 0;
     }
     n    = rank_candidates(list, spec, rdma, reference_node(rdma, local_node),
@@ -215,7 +209,7 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
         /* providers exist but "auto" may not take any: say why once, the
          * domain would otherwise just be empty */
         ucs_p2pmem_report(cb, arg, UCS_P2PMEM_LOG_WARN,
-               "p2pmem: %u P2PDMA provider(s) found (%s%s), none published "
+               "%u P2PDMA provider(s) found (%s%s), none published "
                "(p2pmem/published is 0: the driver keeps that memory for "
                "itself), so UCX_P2PMEM_DEVICES=auto selects none; name one in "
                "UCX_P2PMEM_DEVICES to use it anyway", list->count,
@@ -229,91 +223,4 @@ unsigned ucs_p2pmem_select(const ucs_p2pmem_list_t *list,
     }
     free(cands);
     return keep;
-}
-
-void *ucs_p2pmem_map(const ucs_p2pmem_provider_t *provider, size_t length,
-                     int *err)
-{
-    void *address;
-    int fd;
-
-    fd = open(provider->allocate_path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        *err = errno;
-        return NULL;
-    }
-
-    /* each shared mapping at offset 0 is a fresh allocation from the pool;
-     * the mapping keeps it alive after the descriptor is closed */
-    address = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    *err    = (address == MAP_FAILED) ? errno : 0;
-    close(fd);
-    return (address == MAP_FAILED) ? NULL : address;
-}
-
-int ucs_p2pmem_scrub(void *address, size_t length)
-{
-    /* one byte per page, a chunk at a time: no allocation (the preload
-     * calls this from free()) */
-    unsigned char vec[1024];
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), done, chunk, i, run;
-    char *base;
-
-    /* a block the program made read-only (or PROT_NONE) would fault */
-    if (mprotect(address, length, PROT_READ | PROT_WRITE) != 0) {
-        return -errno;
-    }
-
-    for (done = 0; done < length; done += chunk) {
-        base  = (char*)address + done;
-        chunk = length - done;
-        if (chunk > sizeof(vec) * page) {
-            chunk = sizeof(vec) * page;
-        }
-        if (mincore(base, chunk, vec) != 0) {
-            explicit_bzero(base, chunk);
-            continue;
-        }
-        for (i = 0; i * page < chunk; i += run) {
-            for (run = 0; ((i + run) * page < chunk) && (vec[i + run] & 1);
-                 ++run) {
-            }
-            if (run > 0) {
-                explicit_bzero(base + i * page,
-                               ((i + run) * page <= chunk) ?
-                               run * page : chunk - i * page);
-            } else {
-                run = 1;
-            }
-        }
-    }
-    return 0;
-}
-
-int ucs_p2pmem_unmap(void *address, size_t length)
-{
-    return (munmap(address, length) == 0) ? 0 : -errno;
-}
-
-const char *ucs_p2pmem_map_hint(int err)
-{
-    switch (err) {
-    case EACCES:
-    case EPERM:
-        return "p2pmem/allocate is root-only (mode 0660) by default; install "
-               "contrib/udev/70-p2pmem.rules and add the user to group "
-               "'p2pmem', or run as root";
-    case ENOMEM:
-        return "the provider's pool is exhausted (see p2pmem/available); "
-               "free device memory or use a smaller allocation";
-    case ENOENT:
-    case ENODEV:
-    case ENXIO:
-        return "the provider is gone; was the device removed or unbound?";
-    case EINVAL:
-        return "the kernel refused the mapping; userspace P2PDMA allocation "
-               "needs Linux 6.2 or later with CONFIG_PCI_P2PDMA";
-    default:
-        return "see the kernel log (dmesg) for details";
-    }
 }

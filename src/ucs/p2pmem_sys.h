@@ -118,15 +118,23 @@ int ucs_p2pmem_parse_pci_path(const char *real_path,
                               ucs_p2pmem_pci_path_t *path);
 
 /* Parse a selection: "auto", "all", or comma/space separated PCI addresses.
- * On error returns -EINVAL and copies the offending token to bad (if not
- * NULL, bad_len bytes). */
+ * NULL, an empty value and one of separators only mean "auto", for every
+ * caller (the module, libp2pmem, p2pmem-info). On error returns -EINVAL
+ * and copies the offending token to bad (if not NULL, bad_len bytes). */
 int ucs_p2pmem_parse_select(const char *str, ucs_p2pmem_select_spec_t *spec,
                             char *bad, size_t bad_len);
 
 void ucs_p2pmem_select_spec_free(ucs_p2pmem_select_spec_t *spec);
 
-/* Parse a size with optional K/M/G/T suffix (binary units), e.g. "1M". */
+/* Parse a size with optional K/M/G/T suffix (binary units; "KB", "KiB"
+ * and a bare "B" too), e.g. "1M". */
 int ucs_p2pmem_parse_size(const char *str, uint64_t *value);
+
+/* UCX's memory units (UCS_CONFIG_TYPE_MEMUNITS): a size as above, or "inf"
+ * or "auto" (any case), which give these values. */
+#define UCS_P2PMEM_SIZE_INF   UINT64_MAX
+#define UCS_P2PMEM_SIZE_AUTO  (UINT64_MAX - 1)
+int ucs_p2pmem_parse_memunits(const char *str, uint64_t *value);
 
 /* A yes/no word: 1, y, yes, on, true / 0, n, no, off, false (any case).
  * Sets *value to 1/0 and returns 0, or -EINVAL for anything else. */
@@ -289,7 +297,7 @@ int ucs_p2pmem_local_numa_node(void);
 
 /* What to discover: the values of UCX_P2PMEM_SYSFS_ROOT, UCX_P2PMEM_DEVICES
  * and UCX_NET_DEVICES (NULL: the default root, "auto", all; an empty
- * selection is an error, as UCX's configuration passes it). */
+ * selection is "auto" too). */
 typedef struct {
     const char *sysfs_root;
     const char *devices;
@@ -358,6 +366,16 @@ typedef struct {
 int ucs_p2pmem_ctx_map(ucs_p2pmem_ctx_t *ctx, size_t length,
                        ucs_p2pmem_accept_cb_t accept, void *accept_arg,
                        ucs_p2pmem_map_result_t *result);
+
+/* Why a request of length bytes was not served, and the fix, in one line:
+ * the one table of failures every caller prints. err is what
+ * ucs_p2pmem_ctx_map() returned (ENODEV: nothing selected), or EINVAL with
+ * failed NULL for a request no provider can take as asked; failed is the
+ * provider whose mapping failed last, if known. Returns buf. */
+const char *ucs_p2pmem_failure_text(const ucs_p2pmem_ctx_t *ctx, int err,
+                                    size_t length,
+                                    const ucs_p2pmem_provider_t *failed,
+                                    char *buf, size_t len);
 
 #ifdef __cplusplus
 }

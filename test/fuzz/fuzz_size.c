@@ -54,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 'm': case 'M': shift = 20; break;
         case 'g': case 'G': shift = 30; break;
         case 't': case 'T': shift = 40; break;
+        case 'b': case 'B': CHECK(p[1] == '\0'); break;
         default:
             CHECK(!"accepted an unknown suffix");
         }

@@ -11,16 +11,20 @@
  *              uct_iface_mem_alloc on the p2pmem transport: served from the
  *              provider; uct_ep_create/uct_ep_destroy connected to the
  *              transport's own address
+ *              a request named like a UCP pool is UCP's: refused (unless
+ *              UCX_P2PMEM_ALLOC_INTERNAL=y)
  *   UCP        an internal pool (an active message with a user header sent
  *              by zero-copy takes a chunk of ucp_reg_bufs) and exhaustion
- *              fall back without an error line; the program's own errors
- *              and a direct UCT caller's real failure are still printed;
- *              ucp_mem_map(ALLOCATE) is served from the provider
+ *              fall back: the module's reason is logged before UCX's own
+ *              "failed to allocate" line; the program's own errors and a
+ *              direct UCT caller's real failure are printed; UCX's log
+ *              handlers stay as they were; ucp_mem_map(ALLOCATE) is served
+ *              from the provider
  *
  * Run with the module loaded (LD_PRELOAD on UCX 1.13/1.18), one emulated
  * provider and the emulated pool (test/emu), UCX_TLS=tcp,p2pmem and
- * UCX_ALLOC_PRIO starting with md:p2pmem. Every line UCX logs is also
- * recorded by a handler of this program, below any the module pushes.
+ * UCX_ALLOC_PRIO starting with md:p2pmem. Every error and warning UCX logs
+ * is also recorded by a handler of this program.
  * Prints "PASS: ..."/"FAIL: ..." per check and "N passed, N failed".
  */
 
@@ -35,6 +39,7 @@
 #include <ucs/debug/log_def.h>
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,25 +93,69 @@ mine(const char *file, unsigned line, const char *function,
     return UCS_LOG_FUNC_RC_CONTINUE;
 }
 
+/* Does recorded line i contain all of the (NULL-ended) words in ap? */
+static int line_has(unsigned i, va_list ap)
+{
+    const char *word;
+    int all = 1;
+
+    while ((word = va_arg(ap, const char*)) != NULL) {
+        all = all && (strstr(rec.line[i % MAX_LINES], word) != NULL);
+    }
+    return all;
+}
+
+/* The first recorded line since mark still kept. */
+static unsigned first_kept(unsigned mark)
+{
+    return (rec.count - mark > MAX_LINES) ? rec.count - MAX_LINES : mark;
+}
+
 /* Lines recorded since mark that contain all of the (NULL-ended) words. */
 static unsigned lines_since(unsigned mark, ...)
 {
     unsigned i, found = 0;
-    const char *word;
+    va_list ap;
+
+    for (i = first_kept(mark); i < rec.count; ++i) {
+        va_start(ap, mark);
+        found += line_has(i, ap);
+        va_end(ap);
+    }
+    return found;
+}
+
+/* Index (in rec.count terms) of the first line since mark that contains
+ * all of the (NULL-ended) words; UINT_MAX if none. */
+static unsigned first_line(unsigned mark, ...)
+{
+    unsigned i;
     va_list ap;
     int all;
 
-    for (i = (rec.count - mark > MAX_LINES) ? rec.count - MAX_LINES : mark;
-         i < rec.count; ++i) {
-        all = 1;
+    for (i = first_kept(mark); i < rec.count; ++i) {
         va_start(ap, mark);
-        while ((word = va_arg(ap, const char*)) != NULL) {
-            all = all && (strstr(rec.line[i % MAX_LINES], word) != NULL);
-        }
+        all = line_has(i, ap);
         va_end(ap);
-        found += all;
+        if (all) {
+            return i;
+        }
     }
-    return found;
+    return UINT_MAX;
+}
+
+/* UCX_P2PMEM_ALLOC_INTERNAL=y: UCP's names are served too */
+static int alloc_internal(void)
+{
+    const char *v = getenv("UCX_P2PMEM_ALLOC_INTERNAL");
+
+    return (v != NULL) && (v[0] != '\0') && strchr("yY1", v[0]);
+}
+
+/* Both lines found, a before b. */
+static int before(unsigned a, unsigned b)
+{
+    return (a != UINT_MAX) && (b != UINT_MAX) && (a < b);
 }
 
 /* ---- where memory comes from ---- */
@@ -246,13 +295,21 @@ static void test_md_alloc(domain_t *d)
         }
     }
 
-    /* a name UCP gives one of its own pools: from a UCT caller, served */
+    /* a name UCP gives one of its own pools is UCP's, whoever asks: the
+     * rule is the request, not the caller */
     length = 64 * KIB;
     status = md_mem_alloc(d->md, &length, &address, "ucp_reg_bufs", &memh);
-    CHECK((status == UCS_OK) &&
-          from_provider(address, length, path, sizeof(path)),
-          "uct_md_mem_alloc named like a UCP pool ('ucp_reg_bufs'), called "
-          "by UCT: served (%s, '%s')", ucs_status_string(status), path);
+    if (alloc_internal()) {
+        CHECK((status == UCS_OK) &&
+              from_provider(address, length, path, sizeof(path)),
+              "uct_md_mem_alloc named 'ucp_reg_bufs' with "
+              "UCX_P2PMEM_ALLOC_INTERNAL=y: served (%s, '%s')",
+              ucs_status_string(status), path);
+    } else {
+        CHECK(status == UCS_ERR_UNSUPPORTED,
+              "uct_md_mem_alloc named 'ucp_reg_bufs' (a UCP pool's name): "
+              "refused as UCP-internal (%s)", ucs_status_string(status));
+    }
     if (status == UCS_OK) {
         uct_md_mem_free(d->md, memh);
     }
@@ -415,7 +472,7 @@ static void test_iface(domain_t *d)
     ep_params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
     status = uct_ep_create(&ep_params, &ep);
     CHECK((status == UCS_ERR_INVALID_PARAM) &&
-          (lines_since(mark, "ERROR", "p2pmem: an endpoint connects to an "
+          (lines_since(mark, "ERROR", "an endpoint connects to an "
                        "interface: pass iface, dev_addr and iface_addr",
                        NULL) == 1),
           "uct_ep_create without addresses: %s, one error naming what to pass",
@@ -590,12 +647,13 @@ static ucs_status_t map_alloc(ucp_pair_t *p, size_t size, ucp_mem_h *memh,
 /* An active message with a user header, by zero-copy: UCP copies the header
  * into a buffer of its ucp_reg_bufs pool, which asks the domains of
  * UCX_ALLOC_PRIO for a chunk; p2pmem refuses it by default. */
-static void test_ucp_internal_pool(ucp_pair_t *p, unsigned num_handlers)
+static void test_ucp_internal_pool(ucp_pair_t *p, unsigned num_handlers,
+                                   unsigned mark)
 {
     ucp_request_param_t param = {0};
     char header[32];
     size_t length = 64 * KIB;
-    unsigned mark = rec.count;
+    unsigned mine, ucx;
     ucs_status_t status;
     void *data;
 
@@ -614,9 +672,21 @@ static void test_ucp_internal_pool(ucp_pair_t *p, unsigned num_handlers)
           "UCP active message with a %zu-byte header and %zu bytes of data "
           "by zero-copy: %s, delivered intact", sizeof(header), length,
           ucs_status_string(status));
-    CHECK(lines_since(mark, "using md p2pmem", NULL) == 0,
-          "no 'failed to allocate ... using md p2pmem' line while UCP's "
-          "internal pools fall back");
+    /* since the UCP context was created: the pool's first chunk may come
+     * while the endpoints connect */
+    mine = first_line(mark, "not serving UCP-internal 'ucp_reg_bufs'", NULL);
+    ucx  = first_line(mark, "ERROR uct_mem_alloc: ", "using md p2pmem for "
+                      "ucp_reg_bufs", NULL);
+    if (alloc_internal()) {
+        CHECK((mine == UINT_MAX) && (ucx == UINT_MAX),
+              "UCX_P2PMEM_ALLOC_INTERNAL=y: ucp_reg_bufs served, no fallback "
+              "line");
+    } else {
+        CHECK(before(mine, ucx),
+              "UCP's ucp_reg_bufs pool falls back: the module's reason "
+              "(line %u) comes before UCX's 'failed to allocate ... using md "
+              "p2pmem for ucp_reg_bufs' (line %u)", mine, ucx);
+    }
     CHECK(ucs_log_num_handlers() == num_handlers,
           "UCX's log handlers after the internal pool's fallback: %u "
           "(expected %u)", ucs_log_num_handlers(), num_handlers);
@@ -659,9 +729,13 @@ static void test_exhaustion(ucp_pair_t *p, domain_t *d, unsigned num_handlers)
     CHECK(lines_since(mark, "device memory exhausted", NULL) == 1,
           "exhausted: the module says so once (%u lines)",
           lines_since(mark, "device memory exhausted", NULL));
-    CHECK(lines_since(mark, "using md p2pmem", NULL) == 0,
-          "exhausted: no 'failed to allocate ... using md p2pmem' line for "
-          "UCP's fallback");
+    snprintf(expect, sizeof(expect),
+             "failed to allocate %zu bytes using md p2pmem for user memory",
+             d->max_alloc);
+    CHECK(before(first_line(mark, "WARN", "for 'user memory': device memory "
+                            "exhausted", NULL),
+                 first_line(mark, "ERROR uct_mem_alloc: ", expect, NULL)),
+          "exhausted: the module's reason comes before UCX's '%s'", expect);
     CHECK(ucs_log_num_handlers() == num_handlers,
           "UCX's log handlers after the fallback: %u (expected %u)",
           ucs_log_num_handlers(), num_handlers);
@@ -685,6 +759,10 @@ static void test_exhaustion(ucp_pair_t *p, domain_t *d, unsigned num_handlers)
     }
     CHECK(lines_since(mark, "ERROR uct_mem_alloc: ", expect, NULL) == 1,
           "UCX's error for the direct caller's failure is printed");
+    CHECK(before(first_line(mark, "for 'uct test exhausted': device memory "
+                            "exhausted", NULL),
+                 first_line(mark, "ERROR uct_mem_alloc: ", expect, NULL)),
+          "the module's reason comes before it");
     CHECK(ucs_log_num_handlers() == num_handlers,
           "UCX's log handlers after the direct failure: %u (expected %u)",
           ucs_log_num_handlers(), num_handlers);
@@ -704,7 +782,7 @@ static void test_exhaustion(ucp_pair_t *p, domain_t *d, unsigned num_handlers)
 
 int main(int argc, char **argv)
 {
-    unsigned base, mine_before;
+    unsigned base, mine_before, mark;
     ucs_status_t status;
     ucp_pair_t pair;
     domain_t d;
@@ -736,11 +814,12 @@ int main(int argc, char **argv)
     test_md_alloc(&d);
     test_iface(&d);
 
+    mark   = rec.count;
     status = ucp_pair_open(&pair);
     CHECK(status == UCS_OK, "UCP context, two workers, endpoints: %s",
           ucs_status_string(status));
     if (status == UCS_OK) {
-        test_ucp_internal_pool(&pair, base + 1);
+        test_ucp_internal_pool(&pair, base + 1, mark);
         test_exhaustion(&pair, &d, base + 1);
         ucp_pair_close(&pair);
     }
@@ -749,6 +828,9 @@ int main(int argc, char **argv)
     uct_release_component_list(d.components);
 out:
     ucs_log_pop_handler();
+    CHECK(ucs_log_num_handlers() == base,
+          "UCX's log handlers at the end: %u, as before the first open (%u)",
+          ucs_log_num_handlers(), base);
     printf("%d passed, %d failed\n", passed, failed);
     return (failed == 0) ? 0 : 1;
 }

@@ -128,7 +128,7 @@ osu_where_win() {
 		pids=0
 		for f in "$OSU_LOGDIR"/ucx.*; do
 			[ -e "$f" ] || continue
-			n=$(sed -nE "s/.* p2pmem: mapped ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.* for 'user memory'.*/\1/p" "$f" |
+			n=$(sed -nE "s/.* DEBUG *mapped ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.* for 'user memory'.*/\1/p" "$f" |
 				awk -v m="$min" '$1 >= m' | wc -l)
 			[ "$n" -ge 1 ] && pids=$((pids + 1))
 		done
@@ -141,12 +141,12 @@ osu_where_win() {
 		return
 	fi
 	for ((r = 0; r < np; r++)); do
-		n=$(sed -nE "s/^\[[0-9]+,$r\]<std(out|err)>:.* p2pmem: mapped ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.* for 'user memory'.*/\2/p" "$out" |
+		n=$(sed -nE "s/^\[[0-9]+,$r\]<std(out|err)>:.* DEBUG *mapped ([0-9]+) bytes at 0x[0-9a-f]+ from ${OSU_PROVIDER}.* for 'user memory'.*/\2/p" "$out" |
 			awk -v m="$min" '$1 >= m' | wc -l)
 		[ "$n" -ge 1 ] || why="$why rank $r: no window mapping of >= $min bytes from the provider in the module's log;"
 	done
 	# one process per rank: the pids in the mapping lines differ
-	pids=$(sed -nE "s/^\[[0-9]+,[0-9]+\]<std(out|err)>:\[[0-9.]+\] \[[^:]+:([0-9]+) *:[0-9]+\].* p2pmem: mapped .* for 'user memory'.*/\2/p" "$out" | sort -u | wc -l)
+	pids=$(sed -nE "s/^\[[0-9]+,[0-9]+\]<std(out|err)>:\[[0-9.]+\] \[[^:]+:([0-9]+) *:[0-9]+\].* DEBUG *mapped .* for 'user memory'.*/\2/p" "$out" | sort -u | wc -l)
 	[ "$pids" -ge "$np" ] || why="$why window mappings from $pids process(es), want $np;"
 	if grep -q 'p2pmem.*\(warning\|fall\)' "$out"; then
 		why="$why the module warned: $(grep -m1 'p2pmem.*\(warning\|fall\)' "$out" | cut -c1-200);"

@@ -275,10 +275,13 @@ static void test_parse_select(void)
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_select("0000:01:00.0,all", &s, bad,
                                             sizeof(bad)), -EINVAL);
     CU_ASSERT_STRING_EQUAL(bad, "all");
-    CU_ASSERT_EQUAL(ucs_p2pmem_parse_select("", &s, bad, sizeof(bad)),
-                    -EINVAL);
-    CU_ASSERT_EQUAL(ucs_p2pmem_parse_select(" , ", &s, bad, sizeof(bad)),
-                    -EINVAL);
+    /* empty means auto, as unset does: one meaning for every caller */
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_select("", &s, bad, sizeof(bad)), 0);
+    CU_ASSERT_EQUAL(s.mode, UCS_P2PMEM_SELECT_AUTO);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_select(" , ", &s, bad, sizeof(bad)), 0);
+    CU_ASSERT_EQUAL(s.mode, UCS_P2PMEM_SELECT_AUTO);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_select(NULL, &s, bad, sizeof(bad)), 0);
+    CU_ASSERT_EQUAL(s.mode, UCS_P2PMEM_SELECT_AUTO);
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_select(
             "0000:01:00.0000000000000000000000000000000000", &s, bad,
             sizeof(bad)), -EINVAL);
@@ -301,6 +304,21 @@ static void test_parse_size(void)
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_size("1X", &v), -EINVAL);
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_size("1MBs", &v), -EINVAL);
     CU_ASSERT_EQUAL(ucs_p2pmem_parse_size("99999999999T", &v), -EINVAL);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_size("inf", &v), -EINVAL);
+
+    /* UCX's memory units: the same sizes, and its two words */
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_memunits("1G", &v), 0);
+    CU_ASSERT_EQUAL(v, 1ull << 30);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_memunits("512b", &v), 0);
+    CU_ASSERT_EQUAL(v, 512);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_memunits("4KB", &v), 0);
+    CU_ASSERT_EQUAL(v, 4096);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_memunits("inf", &v), 0);
+    CU_ASSERT_EQUAL(v, UCS_P2PMEM_SIZE_INF);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_memunits("AUTO", &v), 0);
+    CU_ASSERT_EQUAL(v, UCS_P2PMEM_SIZE_AUTO);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_memunits("1Q", &v), -EINVAL);
+    CU_ASSERT_EQUAL(ucs_p2pmem_parse_memunits(NULL, &v), -EINVAL);
 }
 
 /* ---- topology ---- */
@@ -774,14 +792,20 @@ static size_t vm_size(void)
     return kb * 1024;
 }
 
+/* 0000:01:00.0 (8 KiB, published) and 0000:02:00.0 of size2 bytes. */
+static void two_providers(const char *size2, const char *published2)
+{
+    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
+                  "0\n");
+    make_provider("0000:00:03.0/0000:02:00.0", size2, size2, published2,
+                  "0\n");
+}
+
 static void test_ctx_open_order(void)
 {
     ucs_p2pmem_ctx_t ctx;
 
-    make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
-                  "0\n");
-    make_provider("0000:00:03.0/0000:02:00.0", "65536\n", "65536\n", "1\n",
-                  "0\n");
+    two_providers("65536\n", "1\n");
     CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root,
                                         "0000:02:00.0,0000:01:00.0"), 0);
     CU_ASSERT_EQUAL_FATAL(ctx.count, 2);
@@ -801,6 +825,7 @@ static void test_ctx_open_order(void)
 static void test_ctx_nodev_reason(void)
 {
     ucs_p2pmem_ctx_t ctx;
+    char text[512];
 
     /* nothing under the root: load a driver, or point the root elsewhere */
     CU_ASSERT_EQUAL(ctx_open_with(&ctx, pci_root, NULL), 0);
@@ -808,6 +833,10 @@ static void test_ctx_nodev_reason(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "no P2PDMA provider"));
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, pci_root));
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "UCX_P2PMEM_SYSFS_ROOT"));
+    /* the one table says the same */
+    CU_ASSERT_STRING_EQUAL(ucs_p2pmem_failure_text(&ctx, ENODEV, 1, NULL,
+                                                   text, sizeof(text)),
+                           ctx.nodev_reason);
     ucs_p2pmem_ctx_close(&ctx);
 
     /* a provider that auto may not take: name the way out */
@@ -818,6 +847,19 @@ static void test_ctx_nodev_reason(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "UCX_P2PMEM_DEVICES=auto "
                                   "selects none of the 1 provider(s)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx.nodev_reason, "UCX_P2PMEM_DEVICES=all"));
+    ucs_p2pmem_ctx_close(&ctx);
+}
+
+/* An empty UCX_P2PMEM_DEVICES selects what auto does, with no error. */
+static void test_ctx_empty_selection(void)
+{
+    ucs_p2pmem_ctx_t ctx;
+
+    two_providers("8192\n", "0\n");
+    CU_ASSERT_EQUAL_FATAL(ctx_open_with(&ctx, pci_root, ""), 0);
+    CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 0);
+    CU_ASSERT_EQUAL_FATAL(ctx.count, 1); /* published only, as auto */
+    CU_ASSERT_STRING_EQUAL(ctx.providers[0].p->name, "0000:01:00.0");
     ucs_p2pmem_ctx_close(&ctx);
 }
 
@@ -874,6 +916,7 @@ static void test_ctx_map_oversize(void)
 {
     ucs_p2pmem_map_result_t r;
     ucs_p2pmem_ctx_t ctx;
+    char text[512];
 
     make_provider("0000:00:02.0/0000:01:00.0", "8192\n", "8192\n", "1\n",
                   "0\n");
@@ -889,6 +932,14 @@ static void test_ctx_map_oversize(void)
     CU_ASSERT_PTR_NULL(r.last_failed);
     CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, 0);
     CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 0);
+    /* the one table's words, with the largest provider */
+    CU_ASSERT_STRING_EQUAL(ucs_p2pmem_failure_text(&ctx, r.err, 8192 * 2,
+                                                   r.last_failed, text,
+                                                   sizeof(text)),
+                           "16384 bytes are more than any selected P2PDMA "
+                           "provider holds (the largest, 0000:01:00.0, has "
+                           "8192 bytes); allocate less or select a larger "
+                           "provider (UCX_P2PMEM_DEVICES)");
     ucs_p2pmem_ctx_close(&ctx);
 }
 
@@ -901,6 +952,7 @@ static void test_ctx_map_exhausted(void)
     ucs_p2pmem_map_result_t r;
     struct rlimit old, lim;
     ucs_p2pmem_ctx_t ctx;
+    char text[512];
     int ret;
 
     make_provider("0000:00:02.0/0000:01:00.0", "67108864\n", "67108864\n",
@@ -924,6 +976,10 @@ static void test_ctx_map_exhausted(void)
     CU_ASSERT_EQUAL(r.exhausted, 1);
     CU_ASSERT_EQUAL(r.oversize, 1);
     CU_ASSERT_PTR_EQUAL(r.last_failed, ctx.providers[0].p);
+    ucs_p2pmem_failure_text(&ctx, ret, huge, r.last_failed, text,
+                            sizeof(text));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "device memory exhausted (see "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "0000:01:00.0/p2pmem/available)"));
     /* exhaustion passes: the provider stays in use, nothing is an error */
     CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, 0);
     CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 0);
@@ -957,14 +1013,12 @@ static void test_ctx_map_disable_once(void)
     CU_ASSERT_EQUAL(ctx.providers[0].disabled_errno, ENOENT);
     CU_ASSERT_EQUAL(reports.count[UCS_P2PMEM_LOG_ERROR], 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
-                                  "p2pmem: cannot allocate from 0000:01:00.0 "
-                                  "(emulated): "));
+                                  "cannot allocate from 0000:01:00.0 "
+                                  "(emulated), skipping it: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
                                   ctx.providers[0].p->allocate_path));
     CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
                                   ucs_p2pmem_map_hint(ENOENT)));
-    CU_ASSERT_PTR_NOT_NULL(strstr(reports.last[UCS_P2PMEM_LOG_ERROR],
-                                  "Skipping this provider."));
 
     CU_ASSERT_EQUAL(ucs_p2pmem_ctx_map(&ctx, pages(1), NULL, NULL, &r), 0);
     CU_ASSERT_EQUAL(r.index, 1);
@@ -1124,6 +1178,7 @@ int main(void)
         {"map and unmap", test_map},
         {"pipeline: open, order, state", test_ctx_open_order},
         {"pipeline: why nothing is selected", test_ctx_nodev_reason},
+        {"pipeline: empty selection is auto", test_ctx_empty_selection},
         {"pipeline: bad selection", test_ctx_bad_selection},
         {"pipeline: user root missing", test_ctx_missing_root},
         {"pipeline: oversize", test_ctx_map_oversize},

@@ -11,7 +11,6 @@
 
 #include "p2pmem_iface.h"
 #include "p2pmem_md.h"
-#include "p2pmem_compat.h"
 
 #include <ucs/debug/log.h>
 #include <ucs/debug/memtrack_int.h>
@@ -32,8 +31,8 @@ static ucs_config_field_t uct_p2pmem_iface_config_table[] = {
     {NULL}
 };
 
-ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
-                                    uct_iface_attr_t *iface_attr)
+static ucs_status_t uct_p2pmem_iface_query(uct_iface_h tl_iface,
+                                           uct_iface_attr_t *iface_attr)
 {
     uct_p2pmem_iface_t *iface = ucs_derived_of(tl_iface, uct_p2pmem_iface_t);
 
@@ -102,6 +101,9 @@ uct_p2pmem_query_devices(uct_md_h tl_md, uct_tl_device_resource_t **devices_p,
     return UCS_OK;
 }
 
+static uct_iface_ops_t uct_p2pmem_iface_ops;
+static uct_iface_internal_ops_t uct_p2pmem_iface_internal_ops;
+
 static UCS_CLASS_INIT_FUNC(uct_p2pmem_iface_t, uct_md_h md,
                            uct_worker_h worker,
                            const uct_iface_params_t *params,
@@ -115,13 +117,13 @@ static UCS_CLASS_INIT_FUNC(uct_p2pmem_iface_t, uct_md_h md,
 
     if (!(params->field_mask & UCT_IFACE_PARAM_FIELD_OPEN_MODE) ||
         !(params->open_mode & UCT_IFACE_OPEN_MODE_DEVICE)) {
-        ucs_error("p2pmem: the transport must be opened on a device");
+        ucs_error("the p2pmem transport opens on a device only");
         return UCS_ERR_UNSUPPORTED;
     }
 
     ucs_strncpy_zero(self->dev_name, params->mode.device.dev_name,
                      sizeof(self->dev_name));
-    ucs_debug("p2pmem: transport opened on provider %s", self->dev_name);
+    ucs_debug("transport opened on provider %s", self->dev_name);
     return UCS_OK;
 }
 
@@ -133,7 +135,7 @@ UCS_CLASS_DEFINE(uct_p2pmem_iface_t, uct_base_iface_t);
 static UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_iface_t, uct_iface_t, uct_md_h,
                                  uct_worker_h, const uct_iface_params_t*,
                                  const uct_iface_config_t*);
-UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
+static UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_iface_t, uct_iface_t);
 
 /* Connected to an interface address, as the transport advertises. */
 static UCS_CLASS_INIT_FUNC(uct_p2pmem_ep_t, const uct_ep_params_t *params)
@@ -146,23 +148,109 @@ static UCS_CLASS_INIT_FUNC(uct_p2pmem_ep_t, const uct_ep_params_t *params)
                               ucs_derived_of(params->iface, uct_base_iface_t));
 
     if ((params->field_mask & need) != need) {
-        ucs_error("p2pmem: an endpoint connects to an interface: pass iface, "
-                  "dev_addr and iface_addr (uct_ep_params_t field_mask 0x%lx)",
+        ucs_error("an endpoint connects to an interface: pass iface, "
+                  "dev_addr and iface_addr (field_mask 0x%lx)",
                   (unsigned long)params->field_mask);
         return UCS_ERR_INVALID_PARAM;
     }
-    ucs_debug("p2pmem: endpoint %p created", self);
+    ucs_debug("endpoint %p created", self);
     return UCS_OK;
 }
 
 static UCS_CLASS_CLEANUP_FUNC(uct_p2pmem_ep_t)
 {
-    ucs_debug("p2pmem: endpoint %p destroyed", self);
+    ucs_debug("endpoint %p destroyed", self);
 }
 
 UCS_CLASS_DEFINE(uct_p2pmem_ep_t, uct_base_ep_t);
-UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_ep_t, uct_ep_t, const uct_ep_params_t*);
-UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_ep_t, uct_ep_t);
+static UCS_CLASS_DEFINE_NEW_FUNC(uct_p2pmem_ep_t, uct_ep_t,
+                                 const uct_ep_params_t*);
+static UCS_CLASS_DEFINE_DELETE_FUNC(uct_p2pmem_ep_t, uct_ep_t);
+
+/* No peer is ever reachable: UCP never picks this transport for a lane. */
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_IFACE_IS_REACHABLE_V2
+static int
+uct_p2pmem_iface_is_reachable_v2(const uct_iface_h tl_iface,
+                                 const uct_iface_is_reachable_params_t *params)
+{
+    return 0;
+}
+/* the public v1 call is answered through the v2 hook */
+#  define UCT_P2PMEM_IFACE_IS_REACHABLE uct_base_iface_is_reachable
+#else
+static int uct_p2pmem_iface_is_reachable(const uct_iface_h tl_iface,
+                                         const uct_device_addr_t *dev_addr,
+                                         const uct_iface_addr_t *iface_addr)
+{
+    return 0;
+}
+#  define UCT_P2PMEM_IFACE_IS_REACHABLE uct_p2pmem_iface_is_reachable
+#endif
+
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_EP_IS_CONNECTED
+static int uct_p2pmem_ep_is_connected(uct_ep_h ep,
+                                      const uct_ep_is_connected_params_t *params)
+{
+    return 0;
+}
+#endif
+
+static uct_iface_ops_t uct_p2pmem_iface_ops = {
+    .ep_flush                 = uct_base_ep_flush,
+    .ep_fence                 = uct_base_ep_fence,
+    .ep_pending_add           = (uct_ep_pending_add_func_t)
+                                ucs_empty_function_return_busy,
+    .ep_pending_purge         = (uct_ep_pending_purge_func_t)
+                                ucs_empty_function,
+    .ep_create                = UCS_CLASS_NEW_FUNC_NAME(uct_p2pmem_ep_t),
+    .ep_destroy               = UCS_CLASS_DELETE_FUNC_NAME(uct_p2pmem_ep_t),
+    .iface_flush              = uct_base_iface_flush,
+    .iface_fence              = uct_base_iface_fence,
+    .iface_progress_enable    = (uct_iface_progress_enable_func_t)
+                                ucs_empty_function,
+    .iface_progress_disable   = (uct_iface_progress_disable_func_t)
+                                ucs_empty_function,
+    .iface_progress           = (uct_iface_progress_func_t)
+                                ucs_empty_function_return_zero,
+    .iface_close              = UCS_CLASS_DELETE_FUNC_NAME(uct_p2pmem_iface_t),
+    .iface_query              = uct_p2pmem_iface_query,
+    .iface_get_device_address = (uct_iface_get_device_address_func_t)
+                                ucs_empty_function_return_success,
+    .iface_get_address        = (uct_iface_get_address_func_t)
+                                ucs_empty_function_return_success,
+    .iface_is_reachable       = UCT_P2PMEM_IFACE_IS_REACHABLE
+};
+
+/* Newer releases call some of these without a NULL check: fill every one. */
+static uct_iface_internal_ops_t uct_p2pmem_iface_internal_ops = {
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_IFACE_QUERY_V2
+    .iface_query_v2        = uct_iface_base_query_v2,
+#endif
+    .iface_estimate_perf   = uct_base_iface_estimate_perf,
+    .iface_vfs_refresh     = (uct_iface_vfs_refresh_func_t)ucs_empty_function,
+    .ep_query              = (uct_ep_query_func_t)
+                             ucs_empty_function_return_unsupported,
+    .ep_invalidate         = (uct_ep_invalidate_func_t)
+                             ucs_empty_function_return_unsupported,
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_EP_CONNECT_TO_EP_V2
+    .ep_connect_to_ep_v2   = (uct_ep_connect_to_ep_v2_func_t)
+                             ucs_empty_function_return_unsupported,
+#endif
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_IFACE_IS_REACHABLE_V2
+    .iface_is_reachable_v2 = uct_p2pmem_iface_is_reachable_v2,
+#endif
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_EP_IS_CONNECTED
+    .ep_is_connected       = uct_p2pmem_ep_is_connected,
+#endif
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_EP_GET_DEVICE_EP
+    .ep_get_device_ep      = (uct_ep_get_device_ep_func_t)
+                             ucs_empty_function_return_unsupported,
+#endif
+#ifdef HAVE_UCT_IFACE_INTERNAL_OPS_T_EP_PUT_SGL_ZCOPY
+    .ep_put_sgl_zcopy      = (uct_ep_put_sgl_zcopy_func_t)
+                             ucs_empty_function_return_unsupported,
+#endif
+};
 
 UCT_TL_DEFINE(&uct_p2pmem_component, p2pmem, uct_p2pmem_query_devices,
               uct_p2pmem_iface_t, "P2PMEM_", uct_p2pmem_iface_config_table,

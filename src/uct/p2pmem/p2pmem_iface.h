@@ -32,7 +32,4 @@ typedef struct uct_p2pmem_ep {
     uct_base_ep_t super;
 } uct_p2pmem_ep_t;
 
-UCS_CLASS_DECLARE_NEW_FUNC(uct_p2pmem_ep_t, uct_ep_t, const uct_ep_params_t*);
-UCS_CLASS_DECLARE_DELETE_FUNC(uct_p2pmem_ep_t, uct_ep_t);
-
 #endif

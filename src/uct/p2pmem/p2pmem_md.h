@@ -18,14 +18,12 @@
 #include <ucs/time/time.h>
 #include <pthread.h>
 
-#define UCT_P2PMEM_NAME       "p2pmem"
-#define UCT_P2PMEM_USER_ALLOC "user memory" /* ucp_mem_map's allocation name */
+#define UCT_P2PMEM_NAME "p2pmem"
 
 /* seconds between two warnings about exhausted device memory */
 #define UCT_P2PMEM_EXHAUSTED_WARN_INTERVAL 10.0
 
 extern uct_component_t uct_p2pmem_component;
-extern ucs_config_field_t uct_p2pmem_md_config_table[];
 
 typedef struct uct_p2pmem_md_config {
     uct_md_config_t super;
@@ -56,6 +54,12 @@ typedef struct uct_p2pmem_md {
     int                       verbose;
     int                       reg_nonblock_host; /* UCP registers host
                                                     memory with ODP */
+    size_t                    odp_max_size; /* the IB domain registers
+                                               NONBLOCK memory with ODP up
+                                               to this length */
+    uint64_t                  internal_said; /* UCP-internal names refused,
+                                                said once each */
+    ucs_p2pmem_once_t         unusable_said; /* said no provider is usable */
     int                       exhausted;  /* in an exhaustion episode */
     ucs_time_t                last_warn;  /* when exhaustion was last warned
                                              about, 0: never */

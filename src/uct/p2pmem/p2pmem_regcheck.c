@@ -59,7 +59,7 @@ int uct_p2pmem_md_regcheck(void *address, size_t length, char *refused_by,
     list = ibv_get_device_list(&num);
     if (list == NULL) {
         /* no RDMA stack at all: nothing will register this memory */
-        ucs_debug("p2pmem: no RDMA devices (%s), registration check skipped",
+        ucs_debug("no RDMA devices (%s), registration check skipped",
                   strerror(errno));
         *odp_ok = 0;
         return 0;
@@ -69,7 +69,7 @@ int uct_p2pmem_md_regcheck(void *address, size_t length, char *refused_by,
     for (i = 0; (i < num) && *odp_ok; ++i) {
         ctx = ibv_open_device(list[i]);
         if (ctx == NULL) {
-            ucs_debug("p2pmem: cannot open %s for the registration check: %s",
+            ucs_debug("cannot open %s for the registration check: %s",
                       ibv_get_device_name(list[i]), strerror(errno));
             continue;
         }
@@ -80,7 +80,7 @@ int uct_p2pmem_md_regcheck(void *address, size_t length, char *refused_by,
             mr = ibv_reg_mr(pd, address, length, access);
             if (mr != NULL) {
                 ibv_dereg_mr(mr);
-                ucs_debug("p2pmem: %s can register p2pmem",
+                ucs_debug("%s can register p2pmem",
                           ibv_get_device_name(list[i]));
             } else {
                 pin_err = errno ? errno : EIO;
@@ -94,7 +94,7 @@ int uct_p2pmem_md_regcheck(void *address, size_t length, char *refused_by,
                                 access | IBV_ACCESS_ON_DEMAND) : NULL;
                 if (mr != NULL) {
                     ibv_dereg_mr(mr);
-                    ucs_debug("p2pmem: %s cannot pin p2pmem (%s), but can "
+                    ucs_debug("%s cannot pin p2pmem (%s), but can "
                               "register it with On-Demand Paging",
                               ibv_get_device_name(list[i]), strerror(pin_err));
                 } else {
