@@ -643,17 +643,25 @@ static void test_readonly(void)
     /* a is left live and read-only at exit, b too */
 }
 
+typedef void *(*caller_alloc_t)(size_t);
+
+/* lib's caller_lib_alloc, loaded with RTLD_LOCAL; NULL if it is not there */
+static caller_alloc_t load_caller_alloc(const char *lib, void **handle)
+{
+    *handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    return (*handle != NULL) ?
+           (caller_alloc_t)dlsym(*handle, "caller_lib_alloc") : NULL;
+}
+
 /* The object that calls malloc decides, even one loaded where another
  * was before (dlclose, then dlopen). */
 static void test_dlclose(const char *liba, const char *libb)
 {
-    void *(*fa)(size_t), *(*fb)(size_t);
+    caller_alloc_t fa, fb;
     void *ha, *hb;
     char *a, *b;
 
-    ha = dlopen(liba, RTLD_NOW | RTLD_LOCAL);
-    fa = (ha != NULL) ? (void*(*)(size_t))dlsym(ha, "caller_lib_alloc") :
-                        NULL;
+    fa = load_caller_alloc(liba, &ha);
     CHECK(fa != NULL, "dlclose: %s loaded", liba);
     if (fa == NULL) {
         return;
@@ -664,9 +672,7 @@ static void test_dlclose(const char *liba, const char *libb)
     free(a);
     dlclose(ha);
 
-    hb = dlopen(libb, RTLD_NOW | RTLD_LOCAL);
-    fb = (hb != NULL) ? (void*(*)(size_t))dlsym(hb, "caller_lib_alloc") :
-                        NULL;
+    fb = load_caller_alloc(libb, &hb);
     CHECK(fb != NULL, "dlclose: %s loaded%s", libb, (fb == fa) ?
           " where the first one was" : "");
     if (fb == NULL) {
